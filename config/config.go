@@ -1,0 +1,283 @@
+// Package config reads praxisbote's YAML configuration. Unknown keys are
+// errors, every setting can be overridden from the environment
+// (PRAXISBOTE_<SECTION>_<KEY>), and secrets come only from the environment
+// or files, never from the YAML itself.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/praxisbote/praxisbote/pipelines/reminders"
+	"github.com/praxisbote/praxisbote/schemas"
+)
+
+// Config is the whole configuration of one praxisbote installation.
+type Config struct {
+	// Practice is the dental practice this installation serves.
+	Practice Practice `yaml:"practice"`
+	// Reminders are the practice's reminder rules and quiet hours.
+	Reminders Reminders `yaml:"reminders"`
+	// Templates are the approved WhatsApp templates, one per purpose.
+	Templates []Template `yaml:"templates"`
+	// Consent declares what each consent text version covers.
+	Consent Consent `yaml:"consent"`
+	// WhatsApp is the 360dialog connection.
+	WhatsApp WhatsApp `yaml:"whatsapp"`
+	// HTTP is the webhook and API server.
+	HTTP HTTP `yaml:"http"`
+	// Ingest controls the watched export folder.
+	Ingest Ingest `yaml:"ingest"`
+	// Writeback controls where answers for the PMS are written.
+	Writeback Writeback `yaml:"writeback"`
+}
+
+// Practice describes the practice.
+type Practice struct {
+	// ID is a short stable identifier, written into every writeback line.
+	ID string `yaml:"id"`
+	// Name is shown to patients in messages.
+	Name string `yaml:"name"`
+	// TimeZone is the IANA zone of local times in exports and rules.
+	TimeZone string `yaml:"time_zone"`
+	// Code is the practice code of the QR opt-in ("Anmelden <code>").
+	Code string `yaml:"code"`
+	// Source names the PMS whose patient numbers the exports carry.
+	Source string `yaml:"source"`
+}
+
+// Reminders holds the reminder policy.
+type Reminders struct {
+	// Rules; empty means 48 h before and the day before at 13:00.
+	Rules []reminders.Rule `yaml:"rules"`
+	// QuietHours; empty means 20:00–08:00.
+	QuietHours reminders.QuietHours `yaml:"quiet_hours"`
+}
+
+// Template is one approved WhatsApp template and its SMS text.
+type Template struct {
+	// Name is the template name approved by Meta.
+	Name string `yaml:"name"`
+	// Language is the template language code, e.g. "de".
+	Language string `yaml:"language"`
+	// Category is Meta's template category (UTILITY for reminders).
+	Category string `yaml:"category"`
+	// Purpose binds the template to one allowed purpose.
+	Purpose string `yaml:"purpose"`
+	// SMSText is sent instead when the message goes by SMS.
+	SMSText string `yaml:"sms_text"`
+}
+
+// Consent declares consent texts.
+type Consent struct {
+	// Texts maps a consent text version to the purposes it covers.
+	Texts map[string][]string `yaml:"texts"`
+	// CurrentText is the version a QR opt-in agrees to.
+	CurrentText string `yaml:"current_text"`
+}
+
+// WhatsApp is the 360dialog connection. The API key comes from
+// PRAXISBOTE_WHATSAPP_API_KEY (or the sandbox's when BaseURL is "sandbox").
+type WhatsApp struct {
+	// BaseURL of the 360dialog API; "sandbox" runs the built-in emulator.
+	BaseURL string `yaml:"base_url"`
+	// Timeout of one API call.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// HTTP is the server for provider webhooks and the API.
+type HTTP struct {
+	// Listen is the address the server binds.
+	Listen string `yaml:"listen"`
+	// PublicURL is how providers reach the server; defaults to Listen.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Ingest controls the watched folder.
+type Ingest struct {
+	// StableFor is how long a file's size and mtime must not change
+	// before it is read.
+	StableFor time.Duration `yaml:"stable_for"`
+	// Rescan is the period of the full rescan that catches what file
+	// events miss (network shares).
+	Rescan time.Duration `yaml:"rescan"`
+	// Profile forces one tabular mapping profile; empty picks by content.
+	Profile string `yaml:"profile"`
+	// Inbox overrides <data dir>/inbox.
+	Inbox string `yaml:"inbox"`
+}
+
+// Writeback controls answers to the PMS.
+type Writeback struct {
+	// Dir overrides <data dir>/writeback (the PMS import folder).
+	Dir string `yaml:"dir"`
+}
+
+// Default is the configuration without a file: the fictional practice of
+// the bundled fixtures, the sandbox as provider.
+func Default() Config {
+	return Config{
+		Practice:  Practice{ID: "praxis-dr-beispiel", Name: "Zahnarztpraxis Dr. Beispiel", TimeZone: "Europe/Berlin", Code: "PRAXIS-7F3K", Source: "pms"},
+		Reminders: Reminders{Rules: reminders.DefaultRules(), QuietHours: reminders.DefaultQuietHours()},
+		Templates: []Template{
+			{Name: "termin_erinnerung", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentReminder),
+				SMSText: "Erinnerung an Ihren Termin am {{date}} um {{time}} in der {{practice}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
+			{Name: "einwilligung_bestaetigt", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeConsentConfirmation),
+				SMSText: "Sie erhalten Terminerinnerungen der {{practice}}. Antworten Sie STOP, um sich abzumelden."},
+		},
+		Consent: Consent{
+			Texts:       map[string][]string{"EW-2026-11": {string(schemas.PurposeAppointmentReminder), string(schemas.PurposeAppointmentChange)}},
+			CurrentText: "EW-2026-11",
+		},
+		WhatsApp:  WhatsApp{BaseURL: "sandbox", Timeout: 10 * time.Second},
+		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
+		Ingest:    Ingest{StableFor: 2 * time.Second, Rescan: 10 * time.Second},
+		Writeback: Writeback{},
+	}
+}
+
+// Load reads a YAML file over the defaults (path may be empty), then the
+// environment, then validates.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "PRAXISBOTE", os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks the configuration and refuses anything bound to a
+// purpose outside the closed list.
+func (c Config) Validate() error {
+	if c.Practice.ID == "" {
+		return errors.New("config: practice.id is required")
+	}
+	if _, err := time.LoadLocation(c.Practice.TimeZone); err != nil {
+		return fmt.Errorf("config: practice.time_zone %q: %w", c.Practice.TimeZone, err)
+	}
+	for _, r := range c.Reminders.Rules {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	if err := c.Reminders.QuietHours.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	for _, t := range c.Templates {
+		if t.Name == "" {
+			return errors.New("config: template without name")
+		}
+		if _, err := schemas.ParsePurpose(t.Purpose); err != nil {
+			return fmt.Errorf("config: template %q: %w", t.Name, err)
+		}
+	}
+	for v, ps := range c.Consent.Texts {
+		for _, p := range ps {
+			if _, err := schemas.ParsePurpose(p); err != nil {
+				return fmt.Errorf("config: consent text %q: %w", v, err)
+			}
+		}
+	}
+	if c.Consent.CurrentText != "" {
+		if _, ok := c.Consent.Texts[c.Consent.CurrentText]; !ok {
+			return fmt.Errorf("config: consent.current_text %q is not among consent.texts", c.Consent.CurrentText)
+		}
+	}
+	return nil
+}
+
+// Location is the practice's time zone.
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Practice.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Template finds the template of a purpose.
+func (c Config) Template(p schemas.Purpose) (Template, bool) {
+	for _, t := range c.Templates {
+		if t.Purpose == string(p) {
+			return t, true
+		}
+	}
+	return Template{}, false
+}
+
+// TextPurposes returns what a consent text version covers.
+func (c Config) TextPurposes(version string) []schemas.Purpose {
+	var out []schemas.Purpose
+	for _, p := range c.Consent.Texts[version] {
+		out = append(out, schemas.Purpose(p))
+	}
+	return out
+}
+
+// applyEnv sets scalar fields from PRAXISBOTE_<PATH> variables, the path
+// built from the yaml names (practice.time_zone → PRAXISBOTE_PRACTICE_TIME_ZONE).
+func applyEnv(v reflect.Value, prefix string, lookup func(string) (string, bool)) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		key := prefix + "_" + strings.ToUpper(name)
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct {
+			if err := applyEnv(fv, key, lookup); err != nil {
+				return err
+			}
+			continue
+		}
+		raw, ok := lookup(key)
+		if !ok {
+			continue
+		}
+		switch {
+		case fv.Type() == reflect.TypeOf(time.Duration(0)):
+			d, err := time.ParseDuration(raw)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", key, err)
+			}
+			fv.SetInt(int64(d))
+		case fv.Kind() == reflect.String:
+			fv.SetString(raw)
+		case fv.Kind() == reflect.Int:
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", key, err)
+			}
+			fv.SetInt(int64(n))
+		case fv.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", key, err)
+			}
+			fv.SetBool(b)
+		}
+	}
+	return nil
+}
