@@ -148,8 +148,15 @@ type IngestFile struct {
 	Rows        int
 	Imported    int
 	Rejected    int
-	Problems    []schemas.Problem
+	Problems    []FileProblem
 	Status      string
 	Error       string
 	ProcessedAt time.Time
+}
+
+// FileProblem is a row-level finding in the ingest log.
+type FileProblem struct {
+	// Kind is rejected, warning or skipped.
+	Kind string `json:"kind"`
+	schemas.Problem
 }

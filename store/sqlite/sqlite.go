@@ -556,3 +556,7 @@ func (q *Q) consentQuery(ctx context.Context, query string, args ...any) ([]stor
 	}
 	return out, rows.Err()
 }
+
+// InTx gives the store's operations inside a transaction someone else
+// began, such as the one a bus subscriber holds while its handler runs.
+func (s *Store) InTx(tx *sql.Tx) *Q { return &Q{x: tx, kr: s.kr, now: s.now} }

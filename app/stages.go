@@ -1,0 +1,414 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/praxisbote/praxisbote/connectors/folder"
+	"github.com/praxisbote/praxisbote/connectors/pmswriteback"
+	"github.com/praxisbote/praxisbote/connectors/provider"
+	"github.com/praxisbote/praxisbote/connectors/whatsapp"
+	"github.com/praxisbote/praxisbote/pipelines/delivery"
+	"github.com/praxisbote/praxisbote/pipelines/ingest"
+	"github.com/praxisbote/praxisbote/pipelines/reminders"
+	"github.com/praxisbote/praxisbote/schemas"
+	"github.com/praxisbote/praxisbote/store"
+	"github.com/praxisbote/praxisbote/store/sqlite"
+)
+
+// Start builds the router with its middleware and handlers and runs it
+// until ctx ends or Close is called.
+func (a *App) Start(ctx context.Context) error {
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, a.wlog)
+	if err != nil {
+		return err
+	}
+	poison, err := middleware.PoisonQueue(a.pub, TopicPoison)
+	if err != nil {
+		return err
+	}
+	// PoisonQueue is added before Retry so that it wraps it: a message goes
+	// to the poison topic only after its retry budget is spent.
+	r.AddMiddleware(
+		middleware.Recoverer,
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{MaxRetries: 4, InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2, RandomizationFactor: 0.3, Logger: a.wlog}.Middleware,
+	)
+	r.AddConsumerHandler("reminders", TopicAppointmentChanged, a.sub, a.handleAppointmentChanged)
+	r.AddConsumerHandler("delivery", TopicDeliveryRequested, a.sub, a.handleDeliveryRequested)
+	r.AddConsumerHandler("inbound", TopicWebhookReceived, a.sub, a.handleWebhook)
+	r.AddConsumerHandler("writeback", TopicWritebackRequested, a.sub, a.handleWriteback)
+	r.AddConsumerHandler("dead-letters", TopicPoison, a.sub, a.handlePoison)
+	a.router = r
+	a.routerW.Add(1)
+	go func() {
+		defer a.routerW.Done()
+		if err := r.Run(ctx); err != nil {
+			a.Log.Error("router stopped", "err", err)
+		}
+	}()
+	select {
+	case <-r.Running():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// appointmentChanged is the event an import publishes per changed appointment.
+type appointmentChanged struct {
+	AppointmentID int64 `json:"appointment_id"`
+	New           bool  `json:"new"`
+	Moved         bool  `json:"moved"`
+}
+
+// FileReport is what one imported file did.
+type FileReport struct {
+	Batch     *schemas.Batch
+	Result    ingest.Result
+	SHA256    string
+	Duplicate bool
+}
+
+// IngestFile maps and stores one file from the watched folder. Row-level
+// problems are reported, not failed; a file-level problem is an error and
+// the watcher moves the file to error/.
+func (a *App) IngestFile(ctx context.Context, f folder.File) (folder.Outcome, error) {
+	rep, err := a.Ingest(ctx, f.Name, f.Data)
+	if err != nil {
+		return folder.Outcome{}, err
+	}
+	if rep.Duplicate {
+		return folder.Outcome{}, fmt.Errorf("%s: %w", f.Name, folder.ErrDuplicate)
+	}
+	return folder.Outcome{Report: Report(f.Name, rep.Batch)}, nil
+}
+
+// Ingest maps and stores content; the same content twice is stored once.
+func (a *App) Ingest(ctx context.Context, name string, data []byte) (FileReport, error) {
+	sum := sha256.Sum256(data)
+	rep := FileReport{SHA256: hex.EncodeToString(sum[:])}
+	practice := a.Cfg.Practice.ID
+	seen, err := a.Store.FileSeen(ctx, practice, rep.SHA256)
+	if err != nil {
+		return rep, err
+	}
+	if seen {
+		rep.Duplicate = true
+		return rep, nil
+	}
+	b, mapErr := a.Mapper.Map(data, name)
+	if mapErr != nil {
+		_ = a.Store.RecordFile(ctx, store.IngestFile{PracticeID: practice, SHA256: rep.SHA256, Name: name, Status: "failed", Error: mapErr.Error()})
+		return rep, mapErr
+	}
+	rep.Batch = b
+	err = a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
+		res, err := ingest.Apply(ctx, q, practice, a.Cfg.Practice.Source, b, rep.SHA256[:12]+":"+name)
+		if err != nil {
+			return err
+		}
+		rep.Result = res
+		var events []any
+		for _, ch := range res.Changes {
+			events = append(events, appointmentChanged{AppointmentID: ch.ID, New: ch.New, Moved: ch.Moved})
+		}
+		if err := a.publishTx(tx, TopicAppointmentChanged, events...); err != nil {
+			return err
+		}
+		var problems []store.FileProblem
+		for _, g := range []struct {
+			kind string
+			list []schemas.Problem
+		}{{"rejected", b.Rejected}, {"warning", b.Warnings}, {"skipped", b.Skipped}} {
+			for _, p := range g.list {
+				problems = append(problems, store.FileProblem{Kind: g.kind, Problem: p})
+			}
+		}
+		return q.RecordFile(ctx, store.IngestFile{PracticeID: practice, SHA256: rep.SHA256, Name: name, Format: b.Format, Profile: b.Profile,
+			Rows: b.Rows, Imported: b.Imported(), Rejected: len(b.Rejected), Problems: problems, Status: "imported"})
+	})
+	if err != nil {
+		return rep, fmt.Errorf("%s: %w", name, err)
+	}
+	a.Log.Info("file imported", "file", name, "format", b.Format, "rows", b.Rows, "imported", b.Imported(), "rejected", len(b.Rejected))
+	return rep, nil
+}
+
+// Report is the human-readable report of a mapped file.
+func Report(name string, b *schemas.Batch) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: format %s", name, b.Format)
+	if b.Profile != "" {
+		fmt.Fprintf(&sb, ", profile %s", b.Profile)
+	}
+	fmt.Fprintf(&sb, ", %d rows, %d imported, %d rejected, %d skipped, %d warnings\n", b.Rows, b.Imported(), len(b.Rejected), len(b.Skipped), len(b.Warnings))
+	for _, group := range []struct {
+		title string
+		list  []schemas.Problem
+	}{{"rejected", b.Rejected}, {"skipped", b.Skipped}, {"warning", b.Warnings}} {
+		for _, p := range group.list {
+			fmt.Fprintf(&sb, "%s: %s\n", group.title, p)
+		}
+	}
+	return sb.String()
+}
+
+// handleAppointmentChanged keeps an appointment's reminders in line with
+// it: cancelled → pending reminders cancelled; moved → old ones cancelled,
+// new ones planned; new → planned. The idempotency key makes a replayed
+// event plan nothing twice.
+func (a *App) handleAppointmentChanged(msg *message.Message) error {
+	var ev appointmentChanged
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return fmt.Errorf("appointment event: %w", err)
+	}
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	appt, err := q.Appointment(ctx, ev.AppointmentID)
+	if err != nil {
+		return err
+	}
+	if ok, _ := delivery.Eligible(appt, a.now()); !ok || ev.Moved {
+		if _, err := q.CancelPendingReminders(ctx, appt.ID); err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+	}
+	plans, _ := reminders.PlanFor(a.Cfg.Reminders.Rules, a.Cfg.Reminders.QuietHours, a.Cfg.Location(), appt.Start, time.Time{}, a.now())
+	for _, p := range plans {
+		key := reminders.IdempotencyKey(appt.PracticeID, appt.ExternalID, p.RuleID, appt.Start)
+		if _, err := q.ScheduleReminder(ctx, store.Reminder{PracticeID: appt.PracticeID, AppointmentID: appt.ID, RuleID: p.RuleID, DueAt: p.DueAt}, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliveryRequested asks delivery to send one delivery.
+type deliveryRequested struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Tick hands every due reminder to delivery: it claims the reminder,
+// creates its delivery and publishes the request in one transaction.
+func (a *App) Tick(ctx context.Context) (int, error) {
+	due, err := a.Store.DueReminders(ctx, a.now(), 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		err := a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
+			ok, err := q.ClaimReminder(ctx, r.ID)
+			if err != nil || !ok {
+				return err
+			}
+			appt, err := q.Appointment(ctx, r.AppointmentID)
+			if err != nil {
+				return err
+			}
+			p, err := q.Patient(ctx, appt.PatientID)
+			if err != nil {
+				return err
+			}
+			var idx string
+			if m, ok := p.Mobile(); ok {
+				idx = q.BlindIndex(m)
+			}
+			d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: r.PracticeID, ReminderID: r.ID, AppointmentID: appt.ID, PatientID: appt.PatientID,
+				Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: idx})
+			if err != nil {
+				return err
+			}
+			n++
+			return a.publishTx(tx, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
+		})
+		if err != nil {
+			return n, fmt.Errorf("reminder %d: %w", r.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// handleDeliveryRequested runs the consent gate at send time and sends.
+// A transient provider error is returned so the Retry middleware tries
+// again; after the budget the poison queue marks the delivery dead.
+func (a *App) handleDeliveryRequested(msg *message.Message) error {
+	var ev deliveryRequested
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return fmt.Errorf("delivery event: %w", err)
+	}
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	d, err := q.Delivery(ctx, ev.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if d.ProviderMessageID != "" || (d.State != store.DeliveryScheduled && d.State != store.DeliverySending) {
+		return nil // already sent or ended: never send twice
+	}
+	end := func(state, reason string) error {
+		if err := q.MarkEnded(ctx, d.ID, state, reason, ""); err != nil {
+			return err
+		}
+		return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+	}
+	appt, err := q.Appointment(ctx, d.AppointmentID)
+	if err != nil {
+		return err
+	}
+	if ok, why := delivery.Eligible(appt, a.now()); !ok {
+		return end(store.DeliveryCancelled, why)
+	}
+	p, err := q.Patient(ctx, d.PatientID)
+	if err != nil {
+		return err
+	}
+	mobile, ok := p.Mobile()
+	if !ok {
+		return end(store.DeliveryCancelled, "patient has no mobile number")
+	}
+	history, err := q.ConsentHistory(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if c := delivery.Decide(history, d.Channel, d.Purpose); !c.Granted {
+		return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", d.Channel, d.Purpose))
+	}
+	tmpl, ok := a.Cfg.Template(d.Purpose)
+	if !ok {
+		return end(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
+	}
+	if a.wa == nil {
+		return errors.New("no WhatsApp provider configured")
+	}
+	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
+		return err
+	}
+	loc := a.Cfg.Location()
+	start := appt.Start.In(loc)
+	id, err := a.wa.SendTemplate(ctx, whatsapp.Template{
+		To: mobile, Name: tmpl.Name, Language: tmpl.Language,
+		// Date, time and practice only: the kind of treatment is clinical
+		// detail and never goes into a message.
+		BodyParams:         []string{a.Cfg.Practice.Name, germanDate(start), start.Format("15:04")},
+		QuickReplyPayloads: []string{"CONFIRM:apt-" + appt.ExternalID, "CANCEL:apt-" + appt.ExternalID},
+	})
+	if err != nil {
+		var perr *provider.Error
+		code := ""
+		if errors.As(err, &perr) {
+			code = perr.Code
+		}
+		if provider.KindOf(err) == provider.Transient {
+			// The attempt is recorded by the handler's own transaction only
+			// if it commits; a returned error rolls it back, so count it
+			// separately in the log.
+			a.Log.Warn("send failed, will retry", "delivery", d.ID, "err", err)
+			return err
+		}
+		if err := q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), code); err != nil {
+			return err
+		}
+		return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+	}
+	if err := q.MarkSent(ctx, d.ID, id); err != nil {
+		return err
+	}
+	return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+}
+
+var weekdays = [...]string{"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."}
+
+func germanDate(t time.Time) string {
+	return weekdays[t.Weekday()] + " " + t.Format("02.01.2006")
+}
+
+// handlePoison marks a delivery whose retry budget is spent as dead; the
+// message itself stays in the poison topic for inspection and replay.
+func (a *App) handlePoison(msg *message.Message) error {
+	if msg.Metadata.Get(middleware.PoisonedTopicKey) != TopicDeliveryRequested {
+		a.Log.Error("message gave up", "topic", msg.Metadata.Get(middleware.PoisonedTopicKey), "reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))
+		return nil
+	}
+	var ev deliveryRequested
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return nil
+	}
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	d, err := q.Delivery(ctx, ev.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if d.ProviderMessageID != "" {
+		return nil
+	}
+	if err := q.MarkEnded(ctx, d.ID, store.DeliveryDead, "retries exhausted: "+msg.Metadata.Get(middleware.ReasonForPoisonedKey), ""); err != nil {
+		return err
+	}
+	return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+}
+
+// writebackRequested asks for one answer file for the PMS.
+type writebackRequested struct {
+	WritebackID   int64     `json:"writeback_id"`
+	AppointmentID int64     `json:"appointment_id"`
+	Action        string    `json:"action"`
+	At            time.Time `json:"at"`
+}
+
+func (a *App) handleWriteback(msg *message.Message) error {
+	var ev writebackRequested
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return fmt.Errorf("writeback event: %w", err)
+	}
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	appt, err := q.Appointment(ctx, ev.AppointmentID)
+	if err != nil {
+		return err
+	}
+	name, err := pmswriteback.WriteCSV(a.Dirs.Writeback, pmswriteback.Answer{PracticeID: a.Cfg.Practice.ID, PatientID: appt.PatientExt,
+		AppointmentID: appt.ExternalID, Action: ev.Action, At: ev.At}, a.Cfg.Location(), ev.WritebackID)
+	if err != nil {
+		if strings.Contains(err.Error(), "already exists") {
+			return nil // written before a crash, event delivered again
+		}
+		return err
+	}
+	return q.SetWritebackFile(ctx, ev.WritebackID, name)
+}
+
+// Watcher watches the inbox on the real clock (file ages are real even
+// when the demo simulates the calendar).
+func (a *App) Watcher(stableFor, rescan time.Duration) (*folder.Watcher, error) {
+	return folder.New(folder.Config{Inbox: a.Dirs.Inbox, Archive: a.Dirs.Archive, Error: a.Dirs.Error,
+		StableFor: stableFor, Rescan: rescan, Now: time.Now, Logger: a.Log}, a.IngestFile)
+}

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package folder
+
+import "syscall"
+
+var errCrossDevice error = syscall.EXDEV

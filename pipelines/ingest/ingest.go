@@ -1,0 +1,153 @@
+// Package ingest turns one exported file into canonical records in the
+// store: it detects the format, maps through the right profile, and
+// stores patients, appointments and consent events, reporting every row it
+// could not take.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/praxisbote/praxisbote/mapping/fhir"
+	"github.com/praxisbote/praxisbote/mapping/gdt"
+	"github.com/praxisbote/praxisbote/mapping/phone"
+	"github.com/praxisbote/praxisbote/mapping/tabular"
+	"github.com/praxisbote/praxisbote/schemas"
+	"github.com/praxisbote/praxisbote/store"
+	"github.com/praxisbote/praxisbote/store/sqlite"
+)
+
+// Mapper picks the mapping for a file by its content.
+type Mapper struct {
+	// Loc is the practice time zone for local times.
+	Loc *time.Location
+	// Profiles are the tabular profiles to choose from.
+	Profiles []tabular.Profile
+	// Profile forces one tabular profile by name; empty picks by content.
+	Profile string
+	// GDT and FHIR declare where consent sits in anamnesis forms.
+	GDT  gdt.Profile
+	FHIR fhir.Profile
+}
+
+// NewMapper returns a mapper with the built-in profiles.
+func NewMapper(loc *time.Location) Mapper {
+	return Mapper{Loc: loc, Profiles: tabular.Profiles(), GDT: gdt.DefaultProfile(), FHIR: fhir.DefaultProfile()}
+}
+
+var gdtStart = regexp.MustCompile(`^[0-9]{3}8000`)
+
+// Format guesses a file's format from its first bytes, never its name.
+func Format(data []byte) string {
+	head := bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	switch {
+	case len(head) > 0 && head[0] == '{':
+		return "fhir"
+	case gdtStart.Match(head):
+		return "gdt"
+	default:
+		return "tabular"
+	}
+}
+
+// Map maps one file without storing anything.
+func (m Mapper) Map(data []byte, name string) (*schemas.Batch, error) {
+	switch Format(data) {
+	case "fhir":
+		return fhir.Parse(data, name, m.FHIR, m.Loc)
+	case "gdt":
+		return gdt.Parse(data, name, m.GDT, m.Loc)
+	}
+	var p tabular.Profile
+	if m.Profile != "" {
+		var ok bool
+		if p, ok = tabular.ProfileByName(m.Profile); !ok {
+			return nil, fmt.Errorf("%s: no mapping profile named %q", name, m.Profile)
+		}
+	} else {
+		var err error
+		if p, err = tabular.Detect(data, m.Profiles); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return tabular.Parse(data, name, p, m.Loc)
+}
+
+// Result is what storing a batch changed.
+type Result struct {
+	PatientsNew int
+	Patients    int
+	Changes     []store.AppointmentChange
+	Consents    int
+}
+
+// Apply stores a mapped batch. It runs inside the caller's transaction so
+// the events announcing the changes commit with them.
+func Apply(ctx context.Context, q *sqlite.Q, practice, source string, b *schemas.Batch, fileRef string) (Result, error) {
+	var res Result
+	refs := map[string]store.PatientRef{}
+	for _, p := range b.Patients {
+		ref, created, err := q.UpsertPatient(ctx, practice, source, p)
+		if err != nil {
+			return res, fmt.Errorf("patient on line %d: %w", p.Line, err)
+		}
+		refs[p.ExternalID] = ref
+		res.Patients++
+		if created {
+			res.PatientsNew++
+		}
+	}
+	ref := func(ext string) (store.PatientRef, error) {
+		if r, ok := refs[ext]; ok {
+			return r, nil
+		}
+		r, err := q.FindPatient(ctx, practice, source, ext)
+		if err == nil {
+			refs[ext] = r
+		}
+		return r, err
+	}
+	for _, a := range b.Appointments {
+		pr, err := ref(a.PatientExternalID)
+		if err != nil {
+			return res, fmt.Errorf("appointment on line %d: patient %s: %w", a.Line, a.PatientExternalID, err)
+		}
+		ch, err := q.UpsertAppointment(ctx, practice, pr, a, fileRef)
+		if err != nil {
+			return res, fmt.Errorf("appointment on line %d: %w", a.Line, err)
+		}
+		if ch.New || ch.Moved || ch.StatusChange {
+			res.Changes = append(res.Changes, ch)
+		}
+	}
+	for _, c := range b.Consents {
+		var pid int64
+		if c.PatientExternalID != "" {
+			pr, err := ref(c.PatientExternalID)
+			if err != nil {
+				return res, fmt.Errorf("consent on line %d: patient %s: %w", c.Line, c.PatientExternalID, err)
+			}
+			pid = pr.ID
+		}
+		var idx string
+		if c.Phone != "" {
+			p, err := phone.Parse(c.Phone)
+			if err != nil {
+				return res, fmt.Errorf("consent on line %d: %w", c.Line, err)
+			}
+			idx = q.BlindIndex(p.E164)
+		}
+		_, added, err := q.AppendConsent(ctx, practice, pid, idx, c, "ingest:"+fileRef)
+		if err != nil {
+			return res, err
+		}
+		if added {
+			res.Consents++
+		}
+	}
+	return res, nil
+}
