@@ -84,26 +84,25 @@ func ParseCell(cell string) ([]schemas.Phone, error) {
 	if p, err := Parse(cell); err == nil {
 		return []schemas.Phone{p}, nil
 	} else if errors.Is(err, ErrAmbiguous) {
-		return nil, fmt.Errorf("%q: %w", cell, err)
+		return nil, err
 	}
+	// Errors name the position, never the number: they end up in ingest
+	// reports, and a phone number is personal data.
 	parts := splitter.Split(cell, -1)
 	if len(parts) < 2 {
-		return nil, fmt.Errorf("%q: %w", cell, ErrInvalid)
+		return nil, ErrInvalid
 	}
 	var out []schemas.Phone
-	var bad []string
-	for _, part := range parts {
+	var bad []error
+	for i, part := range parts {
 		p, err := Parse(part)
 		if err != nil {
-			bad = append(bad, fmt.Sprintf("%q: %v", part, err))
+			bad = append(bad, fmt.Errorf("number %d of %d: %w", i+1, len(parts), err))
 			continue
 		}
 		out = append(out, p)
 	}
-	if len(bad) > 0 {
-		return out, fmt.Errorf("%s", strings.Join(bad, "; "))
-	}
-	return out, nil
+	return out, errors.Join(bad...)
 }
 
 func kindOf(num *phonenumbers.PhoneNumber) schemas.PhoneKind {

@@ -54,6 +54,19 @@ func TestParseCell(t *testing.T) {
 	}
 }
 
+func TestParseCellErrorsCarryNoNumberAndKeepTheirKind(t *testing.T) {
+	t.Parallel()
+	_, err := ParseCell("0171 392")
+	require.ErrorIs(t, err, ErrInvalid)
+	require.NotContains(t, err.Error(), "392")
+	got, err := ParseCell("0171 3920011 / 0171 392")
+	require.ErrorIs(t, err, ErrInvalid)
+	require.NotContains(t, err.Error(), "392")
+	require.Len(t, got, 1, "the valid part is kept")
+	_, err = ParseCell("491713920006")
+	require.ErrorIs(t, err, ErrAmbiguous)
+}
+
 func TestParseInternational(t *testing.T) {
 	t.Parallel()
 	p, err := ParseInternational("491713920006")
