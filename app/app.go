@@ -233,11 +233,11 @@ func (a *App) handlerTx(msg *message.Message) (*sqlite.Q, *sql.Tx, error) {
 	if !ok {
 		return nil, nil, errors.New("handler runs without the subscriber's transaction")
 	}
-	std, ok := tx.(*wsql.StdSQLTx)
-	if !ok {
-		return nil, nil, fmt.Errorf("unexpected transaction type %T", tx)
+	std, err := bus.StdTx(msg.Context(), tx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return a.Store.InTx(std.Tx), std.Tx, nil
+	return a.Store.InTx(std), std, nil
 }
 
 // publishFrom publishes from inside a handler, in the handler's

@@ -222,8 +222,17 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 
 	// 3. Walk the calendar: each due reminder is sent when its time comes;
 	// patients answer some of them a few minutes later.
+	// Patients answer only reminders this run sent; a second run on the
+	// same data dir must not invent new answers to old messages.
 	answered := map[int64]bool{}
 	replied := map[string]bool{}
+	earlier, err := a.Store.Deliveries(ctx, sqlite.DeliveryFilter{PracticeID: cfg.Practice.ID})
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, d := range earlier {
+		answered[d.ID] = true
+	}
 	end := DemoStart.AddDate(1, 0, 0)
 	for {
 		next, err := a.Store.NextDue(ctx)

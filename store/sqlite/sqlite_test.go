@@ -167,4 +167,3 @@ func TestReminderIdempotencyAndStatusOrder(t *testing.T) {
 	require.True(t, moved.Moved)
 	require.Equal(t, schemas.StatusMoved, moved.Status)
 }
-

@@ -272,24 +272,24 @@ func (q *Q) ApplyStatus(ctx context.Context, d store.Delivery, status string, at
 		d.ID, status, ts(at), code, apply, dedupe); err != nil {
 		return false, err
 	}
+	// The time of each step is a fact even when it arrives late: a
+	// "delivered" after "read" does not move the state but fills
+	// delivered_at.
+	if col := map[string]string{store.DeliverySent: "sent_at", store.DeliveryDelivered: "delivered_at", store.DeliveryRead: "read_at"}[status]; col != "" {
+		if _, err := q.x.ExecContext(ctx, `UPDATE deliveries SET `+col+` = ? WHERE id = ? AND `+col+` = ''`, ts(at), d.ID); err != nil {
+			return false, err
+		}
+	}
 	if !apply {
 		return false, nil
 	}
-	col := map[string]string{store.DeliverySent: "sent_at", store.DeliveryDelivered: "delivered_at", store.DeliveryRead: "read_at"}[status]
-	query := `UPDATE deliveries SET state = ?, provider_code = CASE WHEN ? = '' THEN provider_code ELSE ? END, updated_at = ?`
-	args := []any{status, code, code, ts(q.now())}
-	if col != "" {
-		query += `, ` + col + ` = CASE WHEN ` + col + ` = '' THEN ? ELSE ` + col + ` END`
-		args = append(args, ts(at))
-	}
-	query += ` WHERE id = ?`
-	args = append(args, d.ID)
-	_, err := q.x.ExecContext(ctx, query, args...)
+	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = ?, provider_code = CASE WHEN ? = '' THEN provider_code ELSE ? END, updated_at = ? WHERE id = ?`,
+		status, code, code, ts(q.now()), d.ID)
 	return err == nil, err
 }
 
-// LatestDeliveryTo finds the most recent sent delivery to a number since
-// a time, for replies that quote nothing.
+// DeliveriesTo lists deliveries to a number sent since a time, newest
+// first, for replies that quote nothing.
 func (q *Q) DeliveriesTo(ctx context.Context, practice, toIndex string, since time.Time) ([]store.Delivery, error) {
 	return q.Deliveries(ctx, DeliveryFilter{PracticeID: practice, ToIndex: toIndex, SentSince: since})
 }

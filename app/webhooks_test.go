@@ -1,0 +1,238 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/praxisbote/praxisbote/config"
+	"github.com/praxisbote/praxisbote/schemas"
+	"github.com/praxisbote/praxisbote/store"
+)
+
+// webhookBundle is an app seeded as the cases README's "Seed state" says,
+// with its webhook endpoint served over real HTTP.
+type webhookBundle struct {
+	a     *App
+	clock *SimClock
+	srv   *httptest.Server
+	ctx   context.Context
+	wamid map[string]string // W1..W5 → delivery id
+	ids   map[string]int64
+}
+
+const testSecret = "test-webhook-secret"
+
+func berlinTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	require.NoError(t, err)
+	return v
+}
+
+func newWebhookBundle(t *testing.T) *webhookBundle {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	clock := &SimClock{t: berlinTime(t, "2027-01-02T09:00:00+01:00")}
+	a, err := Open(ctx, config.Default(), t.TempDir(), Options{Now: clock.Now, WebhookSecret: testSecret})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	for _, f := range []string{"appointments/termine_ds_cp1252.csv", "anamnesis/anamnese_6310_gdt21_latin1.gdt",
+		"anamnesis/anamnese_6310_gdt30_cp437.gdt", "anamnesis/anamnese_questionnaireresponse_r4.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "fixtures", f))
+		require.NoError(t, err)
+		_, err = a.Ingest(ctx, filepath.Base(f), data)
+		require.NoError(t, err, f)
+	}
+	b := &webhookBundle{a: a, clock: clock, ctx: ctx, ids: map[string]int64{}}
+	// Staff consent for 10020 and 10007, as the seed state says.
+	for _, ext := range []string{"10020", "10007"} {
+		ref, err := a.Store.FindPatient(ctx, "praxis-dr-beispiel", "pms", ext)
+		require.NoError(t, err)
+		_, _, err = a.Store.AppendConsent(ctx, "praxis-dr-beispiel", ref.ID, "", schemas.ConsentEvent{Channel: schemas.ChannelWhatsApp,
+			Purposes: []schemas.Purpose{schemas.PurposeAppointmentReminder, schemas.PurposeAppointmentChange}, Action: schemas.ConsentGranted,
+			Source: schemas.SourceStaff, OccurredAt: berlinTime(t, "2027-01-02T09:00:00+01:00")}, "staff:test")
+		require.NoError(t, err)
+	}
+	seed := []struct{ ref, wamid, to, appt, sentAt string }{
+		{"W1", "wamid.HBgMNDkxNzEzOTIwMDA2FQIAERgSNUZBNTc0RjcyNkU5NDI1NDU2AA==", "+491713920006", "10006-20270113T1400", "2027-01-11T13:00:00+01:00"},
+		{"W2", "wamid.HBgMNDkxNzEzOTIwMDAxFQIAERgSQTEyNTkxNjgzQUNGMjE3QzM0AA==", "+491713920001", "10001-20270111T0800", "2027-01-09T13:00:00+01:00"},
+		{"W3", "wamid.HBgNNDkxNzYwNDA2OTAyMBUCABEYEjE3QzUyNDUyQzFGRDg5Rjg1QQA=", "+4917604069020", "10020-20270202T1530", "2027-01-31T18:43:50+01:00"},
+		{"W4", "wamid.HBgMNDkxNzEzOTIwMDA1FQIAERgSQ0UwOTMwNDUxOTRFN0JBQzY1AA==", "+491713920005", "10005-20270112T1100", "2027-01-10T13:00:00+01:00"},
+		{"W5", "wamid.HBgMNDkxNzEzOTIwMDA3FQIAERgSRTc5NjkwRjlGMEUzMjdERUEyAA==", "+491713920007", "10007-20270113T1430", "2027-01-11T13:30:30+01:00"},
+	}
+	for _, s := range seed {
+		appt, err := a.Store.AppointmentByExternalID(ctx, "praxis-dr-beispiel", s.appt)
+		require.NoError(t, err, s.appt)
+		d, err := a.Store.CreateDelivery(ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
+			Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: a.Store.BlindIndex(s.to)})
+		require.NoError(t, err)
+		ok, err := a.Store.MarkSending(ctx, d.ID)
+		require.NoError(t, err)
+		require.True(t, ok)
+		saved := clock.Now()
+		clock.t = berlinTime(t, s.sentAt)
+		require.NoError(t, a.Store.MarkSent(ctx, d.ID, s.wamid))
+		clock.t = saved
+		b.ids[s.ref] = d.ID
+	}
+	require.NoError(t, a.Start(ctx))
+	b.srv = httptest.NewServer(a.Handler())
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func (b *webhookBundle) post(t *testing.T, file string, secret string) int {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("..", "fixtures", "webhooks", "360dialog", file))
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/webhooks/360dialog", bytes.NewReader(body))
+	require.NoError(t, err)
+	if secret != "" {
+		req.Header.Set(WebhookSecretHeader, secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, b.a.WaitIdle(ctx))
+	return resp.StatusCode
+}
+
+func (b *webhookBundle) state(t *testing.T, ref string) string {
+	t.Helper()
+	d, err := b.a.Store.Delivery(b.ctx, b.ids[ref])
+	require.NoError(t, err)
+	return d.State
+}
+
+func (b *webhookBundle) appt(t *testing.T, ext string) schemas.AppointmentStatus {
+	t.Helper()
+	a, err := b.a.Store.AppointmentByExternalID(b.ctx, "praxis-dr-beispiel", ext)
+	require.NoError(t, err)
+	return a.Status
+}
+
+func (b *webhookBundle) writebacks(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(b.a.Dirs.Writeback)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(b.a.Dirs.Writeback, e.Name()))
+		require.NoError(t, err)
+		out = append(out, string(data))
+	}
+	return out
+}
+
+func TestWebhookStatusesMoveForwardOnly(t *testing.T) {
+	t.Parallel()
+	orders := [][]string{
+		{"status_sent.json", "status_delivered.json", "status_read.json"},
+		{"status_read.json", "status_delivered.json", "status_sent.json"},
+		{"status_delivered.json", "status_read.json", "status_sent.json"},
+	}
+	for _, order := range orders {
+		b := newWebhookBundle(t)
+		for _, f := range order {
+			require.Equal(t, http.StatusOK, b.post(t, f, testSecret))
+		}
+		require.Equal(t, store.DeliveryRead, b.state(t, "W1"), "order %v", order)
+		d, err := b.a.Store.Delivery(b.ctx, b.ids["W1"])
+		require.NoError(t, err)
+		require.Equal(t, "2027-01-11T13:00:03+01:00", d.DeliveredAt.In(berlin(t)).Format(time.RFC3339))
+		require.Equal(t, "2027-01-11T13:05:20+01:00", d.ReadAt.In(berlin(t)).Format(time.RFC3339))
+	}
+	b := newWebhookBundle(t)
+	require.Equal(t, http.StatusOK, b.post(t, "status_order_1_read_arrives_first.json", testSecret))
+	require.Equal(t, http.StatusOK, b.post(t, "status_order_2_delivered_arrives_second.json", testSecret))
+	require.Equal(t, store.DeliveryRead, b.state(t, "W5"), "a late delivered never moves read backwards")
+	require.Equal(t, http.StatusOK, b.post(t, "status_batch_two_statuses.json", testSecret))
+	require.Equal(t, store.DeliveryDelivered, b.state(t, "W2"))
+	require.Equal(t, store.DeliveryRead, b.state(t, "W3"))
+	require.Equal(t, http.StatusOK, b.post(t, "status_failed_131026.json", testSecret))
+	require.Equal(t, store.DeliveryFailed, b.state(t, "W4"))
+	d, err := b.a.Store.Delivery(b.ctx, b.ids["W4"])
+	require.NoError(t, err)
+	require.Equal(t, "131026", d.ProviderCode)
+}
+
+func berlin(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	return loc
+}
+
+func TestWebhookRepliesReachThePMS(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+
+	require.Equal(t, http.StatusUnauthorized, b.post(t, "inbound_text_ja.json", ""), "no secret, no entry")
+	require.Equal(t, http.StatusUnauthorized, b.post(t, "inbound_text_ja.json", "wrong"))
+	require.Equal(t, schemas.StatusBooked, b.appt(t, "10006-20270113T1400"), "an unauthenticated request changes nothing")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_text_ja.json", testSecret))
+	require.Equal(t, schemas.StatusConfirmedByPatient, b.appt(t, "10006-20270113T1400"))
+	wb := b.writebacks(t)
+	require.Len(t, wb, 1)
+	require.Equal(t, "practice_id;patient_id;appointment_id;action;time\r\npraxis-dr-beispiel;10006;10006-20270113T1400;confirmed;2027-01-11T13:07:41+01:00\r\n", wb[0])
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_text_ja.json", testSecret))
+	require.Len(t, b.writebacks(t), 1, "the same message twice is applied once")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_text_stopp.json", testSecret))
+	require.Equal(t, schemas.StatusConfirmedByPatient, b.appt(t, "10006-20270113T1400"), "STOP leaves the appointment alone")
+	ref, err := b.a.Store.FindPatient(b.ctx, "praxis-dr-beispiel", "pms", "10006")
+	require.NoError(t, err)
+	hist, err := b.a.Store.ConsentHistory(b.ctx, ref.ID)
+	require.NoError(t, err)
+	last := hist[len(hist)-1]
+	require.Equal(t, schemas.ConsentWithdrawn, last.Action)
+	require.Equal(t, schemas.ChannelWhatsApp, last.Channel)
+	require.Equal(t, schemas.SourceChatKeyword, last.Source)
+	require.Equal(t, "2027-01-11T13:09:12+01:00", last.OccurredAt.In(berlin(t)).Format(time.RFC3339))
+	require.ElementsMatch(t, schemas.Purposes, last.Purposes)
+	require.Contains(t, last.Evidence, "wamid.")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_button_confirm.json", testSecret))
+	require.Equal(t, schemas.StatusConfirmedByPatient, b.appt(t, "10001-20270111T0800"))
+	require.Equal(t, schemas.StatusBooked, b.appt(t, "10001-20270415T1030"), "the patient's other appointment is unchanged")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_interactive_button_reply.json", testSecret))
+	require.Equal(t, schemas.StatusCancelRequested, b.appt(t, "10020-20270202T1530"))
+	require.Equal(t, schemas.StatusBooked, b.appt(t, "10021-20270202T1600"), "the child sharing the number is unchanged")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_optin_anmelden.json", testSecret))
+	kaethe, err := b.a.Store.FindPatient(b.ctx, "praxis-dr-beispiel", "pms", "10002")
+	require.NoError(t, err)
+	hist, err = b.a.Store.ConsentHistory(b.ctx, kaethe.ID)
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.Equal(t, schemas.ConsentGranted, hist[0].Action)
+	require.Equal(t, schemas.SourceQRCode, hist[0].Source)
+	require.Equal(t, kaethe.ID, hist[0].PatientID)
+	require.Equal(t, b.a.Store.BlindIndex("+491713920002"), hist[0].PhoneIndex)
+	require.Equal(t, "2027-01-08T10:02:17+01:00", hist[0].OccurredAt.In(berlin(t)).Format(time.RFC3339))
+	require.Contains(t, hist[0].Evidence, "wamid.")
+	require.Contains(t, hist[0].Evidence, "PRAXIS-7F3K")
+	require.Equal(t, "EW-2026-11", hist[0].TextVersion)
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_reaction.json", testSecret))
+	require.Equal(t, schemas.StatusBooked, b.appt(t, "10007-20270113T1430"), "a reaction is not a confirmation")
+	inbox, err := b.a.Store.Inbox(b.ctx, "praxis-dr-beispiel")
+	require.NoError(t, err)
+	require.Len(t, inbox, 1)
+	require.Equal(t, "reaction", inbox[0].Type)
+	require.Equal(t, "\U0001F44D", inbox[0].Body)
+
+	require.Len(t, b.writebacks(t), 3, "confirm, button confirm, cancel request")
+}
