@@ -463,3 +463,16 @@ func (q *Q) Count(ctx context.Context, table, where string, args ...any) (int, e
 	err := q.x.QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, err
 }
+
+// ResetForReplay puts a failed or dead delivery back to scheduled. It
+// refuses one with a provider message id: the provider accepted it once,
+// and a replay must never send it twice.
+func (q *Q) ResetForReplay(ctx context.Context, id int64) (bool, error) {
+	res, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'scheduled', replay_count = replay_count + 1, updated_at = ?
+		WHERE id = ? AND provider_message_id IS NULL AND state IN ('failed', 'dead')`, ts(q.now()), id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

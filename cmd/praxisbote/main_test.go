@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+type previewJSON struct {
+	Files []struct {
+		Path     string `json:"path"`
+		Format   string `json:"format"`
+		Rows     int    `json:"rows"`
+		Imported int    `json:"imported"`
+		Rejected []struct {
+			Line   int    `json:"line"`
+			Field  string `json:"field"`
+			Reason string `json:"reason"`
+		} `json:"rejected"`
+		Warnings []struct {
+			Line int `json:"line"`
+		} `json:"warnings"`
+		Error string `json:"error"`
+	} `json:"files"`
+	Patients []struct {
+		ExternalID string `json:"external_id"`
+		FamilyName string `json:"family_name"`
+		GivenName  string `json:"given_name"`
+		BirthDate  string `json:"birth_date"`
+		Phones     []struct {
+			E164 string `json:"e164"`
+			Kind string `json:"kind"`
+		} `json:"phones"`
+	} `json:"patients"`
+	Appointments []struct {
+		ExternalID        string `json:"external_id"`
+		PatientExternalID string `json:"patient_external_id"`
+		Start             string `json:"start"`
+		DurationMinutes   int    `json:"duration_minutes"`
+		Practitioner      string `json:"practitioner"`
+		Status            string `json:"status"`
+	} `json:"appointments"`
+	ConsentEvents []struct {
+		PatientExternalID string   `json:"patient_external_id"`
+		Channel           string   `json:"channel"`
+		Purposes          []string `json:"purposes"`
+		Action            string   `json:"action"`
+		Source            string   `json:"source"`
+		OccurredAt        string   `json:"occurred_at"`
+	} `json:"consent_events"`
+}
+
+func TestIngestDryRunPreview(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csv := filepath.Join("..", "..", "fixtures", "appointments", "termine_ds_cp1252.csv")
+	gdt := filepath.Join("..", "..", "fixtures", "anamnesis", "anamnese_6310_gdt21_latin1.gdt")
+	out, err := run(t, "--data-dir", dir, "ingest", "--dry-run", "--json", csv, gdt)
+	require.NoError(t, err, out)
+	var pv previewJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &pv), out)
+	require.Len(t, pv.Files, 2)
+	f := pv.Files[0]
+	require.Equal(t, "csv", f.Format)
+	require.Equal(t, 26, f.Rows)
+	require.Equal(t, 24, f.Imported)
+	require.Len(t, f.Rejected, 1)
+	require.Equal(t, 17, f.Rejected[0].Line)
+	require.Equal(t, "Datum", f.Rejected[0].Field)
+	require.NotEmpty(t, f.Rejected[0].Reason)
+	lines := map[int]bool{}
+	for _, w := range f.Warnings {
+		lines[w.Line] = true
+	}
+	require.Equal(t, map[int]bool{12: true, 13: true, 24: true, 27: true}, lines)
+	require.Equal(t, "gdt", pv.Files[1].Format)
+	require.Len(t, pv.Appointments, 24)
+	first := pv.Appointments[0]
+	require.Equal(t, "10001-20270111T0800", first.ExternalID)
+	require.Equal(t, "10001", first.PatientExternalID)
+	require.Equal(t, "2027-01-11T08:00:00+01:00", first.Start)
+	require.Equal(t, 30, first.DurationMinutes)
+	require.Equal(t, "Dr. Beispiel", first.Practitioner)
+	require.Equal(t, "booked", first.Status)
+	require.Equal(t, "Müller", pv.Patients[0].FamilyName)
+	require.Equal(t, "1958-03-12", pv.Patients[0].BirthDate)
+	require.Equal(t, "+491713920001", pv.Patients[0].Phones[0].E164)
+	require.Equal(t, "mobile", pv.Patients[0].Phones[0].Kind)
+	var granted int
+	for _, c := range pv.ConsentEvents {
+		require.Equal(t, "10006", c.PatientExternalID)
+		require.Equal(t, "anamnesis_form", c.Source)
+		require.Equal(t, "2027-01-08T19:15:30+01:00", c.OccurredAt)
+		if c.Action == "granted" {
+			granted++
+			require.Equal(t, "whatsapp", c.Channel)
+			require.Equal(t, []string{"appointment_reminder", "appointment_change"}, c.Purposes)
+		}
+	}
+	require.Equal(t, 1, granted)
+	_, err = filepath.Glob(filepath.Join(dir, "*.db"))
+	require.NoError(t, err)
+	matches, _ := filepath.Glob(filepath.Join(dir, "praxisbote.db"))
+	require.Empty(t, matches, "a dry run stores nothing")
+}
+
+func TestIngestReportsUnreadableFile(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "kaputt.csv")
+	require.NoError(t, writeFile(bad, "foo;bar\n1;2\n"))
+	out, err := run(t, "--data-dir", t.TempDir(), "ingest", "--dry-run", "--json", bad)
+	var ee exitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 2, ee.code)
+	var pv previewJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &pv), out)
+	require.Len(t, pv.Files, 1)
+	require.Contains(t, pv.Files[0].Error, "foo", "the error lists the columns it saw")
+}
