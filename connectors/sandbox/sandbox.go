@@ -105,6 +105,7 @@ type Server struct {
 	webhookURL     string
 	webhookHeaders map[string]string
 	failNumbers    map[string]int // E.164 -> WhatsApp error code
+	failSMS        map[string]bool
 	fault          Fault
 	rng            *rand.Rand
 	seq            uint64
@@ -172,6 +173,7 @@ func New(o Options) *Server {
 		webhookURL:     o.WebhookURL,
 		webhookHeaders: headers,
 		failNumbers:    map[string]int{},
+		failSMS:        map[string]bool{},
 		rng:            rand.New(rand.NewPCG(0, 0)),
 	}
 }
@@ -208,8 +210,9 @@ func (s *Server) Messages() []Message {
 
 // FailNumber makes WhatsApp sends to the E.164 number to fail the way
 // WhatsApp fails undeliverable messages: the API accepts (and returns a
-// wamid), then a "failed" status with errors[0].code = code follows. SMS to
-// the number get a NOTDELIVERED report. code 0 removes the rule.
+// wamid), then a "failed" status with errors[0].code = code follows. code 0
+// removes the rule. SMS to the number are unaffected (a number that is not
+// on WhatsApp usually still takes SMS); see FailSMS.
 func (s *Server) FailNumber(to string, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,6 +221,18 @@ func (s *Server) FailNumber(to string, code int) {
 		return
 	}
 	s.failNumbers[to] = code
+}
+
+// FailSMS makes SMS to the E.164 number get a NOTDELIVERED report (fail
+// true) or delivers them again (fail false).
+func (s *Server) FailSMS(to string, fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fail {
+		s.failSMS[to] = true
+	} else {
+		delete(s.failSMS, to)
+	}
 }
 
 // Fault sets (or, with the zero Fault, clears) request fault injection and

@@ -119,7 +119,7 @@ func (s *Server) handleSevenSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.messages = append(s.messages, msg)
-	_, fail := s.failNumbers[msg.To]
+	fail := s.failSMS[msg.To]
 	s.mu.Unlock()
 	s.log.Info("sms accepted", "to", lastDigits(to), "id", msg.ID)
 
