@@ -23,6 +23,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/praxisbote/praxisbote/config"
+	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/pipelines/bus"
 	"github.com/praxisbote/praxisbote/pipelines/ingest"
@@ -86,7 +87,10 @@ type App struct {
 	pub     message.Publisher
 	sub     message.Subscriber
 	wlog    watermill.LoggerAdapter
+	busKey  keyring.DataKey
 	wa      *whatsapp.Client
+	sms     *sms.Client
+	smsHook string
 	now     func() time.Time
 	secret  string
 	router  *message.Router
@@ -141,6 +145,10 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 	a := &App{Cfg: cfg, Dirs: dirs, Store: st, Mapper: ingest.NewMapper(cfg.Location()), Log: opt.Logger,
 		db: db, pub: pub, sub: sub, wlog: wlog, now: opt.Now}
 	a.Mapper.Profile = cfg.Ingest.Profile
+	if a.busKey, err = st.SystemKey(ctx, "bus"); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.secret = opt.WebhookSecret
 	if a.secret == "" {
 		if a.secret, err = loadSecret(dirs.Data); err != nil {
@@ -157,6 +165,16 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 			db.Close()
 			return nil, err
 		}
+	}
+	if u, key := cfg.SMS.BaseURL, os.Getenv("PRAXISBOTE_SMS_API_KEY"); u != "" && u != "sandbox" && key != "" {
+		if a.sms, err = sms.New(sms.Config{BaseURL: u, APIKey: key, Sender: cfg.SMS.Sender, Timeout: cfg.SMS.Timeout}); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	a.smsHook = os.Getenv("PRAXISBOTE_SMS_HOOK_TOKEN")
+	if a.smsHook == "" {
+		a.smsHook = a.secret
 	}
 	return a, nil
 }
@@ -188,6 +206,12 @@ func (a *App) WebhookSecret() string { return a.secret }
 // UseWhatsApp sets the provider client after Open (the demo starts its
 // sandbox on a port first).
 func (a *App) UseWhatsApp(c *whatsapp.Client) { a.wa = c }
+
+// UseSMS sets the SMS client after Open.
+func (a *App) UseSMS(c *sms.Client) { a.sms = c }
+
+// SMSHookToken is the token seven.io must put in the hook URL.
+func (a *App) SMSHookToken() string { return a.smsHook }
 
 // Now is the app's clock.
 func (a *App) Now() time.Time { return a.now() }
@@ -289,4 +313,16 @@ func (a *App) WaitIdle(ctx context.Context) error {
 		case <-time.After(30 * time.Millisecond):
 		}
 	}
+}
+
+// sealBody encrypts a raw provider body before it is queued: webhook bodies
+// carry numbers, names and message texts, and the bus tables are on disk
+// like everything else.
+func (a *App) sealBody(topic, id string, body []byte) ([]byte, error) {
+	return a.busKey.Seal(body, []byte("bus|"+topic+"|"+id))
+}
+
+// openBody decrypts a body sealed by sealBody.
+func (a *App) openBody(topic string, msg *message.Message) ([]byte, error) {
+	return a.busKey.Open(msg.Payload, []byte("bus|"+topic+"|"+msg.UUID))
 }

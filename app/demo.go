@@ -19,6 +19,7 @@ import (
 
 	"github.com/praxisbote/praxisbote/config"
 	"github.com/praxisbote/praxisbote/connectors/sandbox"
+	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/fixtures"
 	"github.com/praxisbote/praxisbote/store"
@@ -135,8 +136,13 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 	defer appSrv.Close()
 
 	const sandboxKey = "sandbox-demo-key"
-	sb := sandbox.New(sandbox.Options{APIKey: sandboxKey, WebhookURL: "http://" + appLn.Addr().String() + "/webhooks/360dialog",
-		WebhookHeaders: map[string]string{WebhookSecretHeader: secret}, Now: clock.Now})
+	sb := sandbox.New(sandbox.Options{APIKey: sandboxKey, SevenAPIKey: sandboxKey,
+		WebhookURL: "http://" + appLn.Addr().String() + "/webhooks/360dialog", WebhookHeaders: map[string]string{WebhookSecretHeader: secret},
+		SevenWebhookURL: "http://" + appLn.Addr().String() + "/webhooks/seven?token=" + a.SMSHookToken(), Now: clock.Now})
+	// Sören Meißner's mobile is not on WhatsApp: the sandbox answers his
+	// reminder with error 131026, as WhatsApp does, and the reminder falls
+	// back to SMS, which he consented to on the anamnesis form.
+	sb.FailNumber("+491713920005", 131026)
 	sbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return Summary{}, err
@@ -149,11 +155,16 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 		return Summary{}, err
 	}
 	a.UseWhatsApp(wa)
+	sc, err := sms.New(sms.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: sandboxKey, Sender: cfg.SMS.Sender, Timeout: 10 * time.Second})
+	if err != nil {
+		return Summary{}, err
+	}
+	a.UseSMS(sc)
 	say("praxisbote demo: data dir %s, sandbox WhatsApp at %s, webhooks at %s", dataDir, sbLn.Addr(), appLn.Addr())
 
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	if err := a.Start(runCtx); err != nil {
+	// The router stops with a.Close (deferred above), before ctx ends, so
+	// its subscribers shut down cleanly.
+	if err := a.Start(ctx); err != nil {
 		return Summary{}, err
 	}
 	settle := func() error {
@@ -287,9 +298,12 @@ func (a *App) demoReplies(ctx context.Context, sb *sandbox.Server, clock *SimClo
 		mobile, _ := p.Mobile()
 		for _, r := range script {
 			clock.Set(d.SentAt.Add(r.after))
-			if r.button {
+			switch {
+			case d.Channel == "sms":
+				_, err = sb.SMSReply(ctx, mobile, r.text)
+			case r.button:
 				_, err = sb.ReplyButton(ctx, mobile, "CONFIRM:apt-"+appt.ExternalID, "Termin bestätigen", d.ProviderMessageID)
-			} else {
+			default:
 				_, err = sb.Reply(ctx, mobile, r.text, "")
 			}
 			if err != nil {

@@ -36,10 +36,12 @@ func TestDemo(t *testing.T) {
 	// 23 appointments not cancelled × 2 rules.
 	require.Equal(t, 46, s.RemindersScheduled)
 	// Sent: 10001 (two appointments × 2), 10002 after the QR opt-in (2),
-	// 10005 (48 h; the day-before one is cancelled after "Nein"), 10006 (48 h;
-	// the day-before one is skipped after STOPP).
-	require.Equal(t, map[string]int{"whatsapp": 8, "sms": 0}, s.Sent)
+	// 10005 (48 h; WhatsApp accepts, then fails with 131026, and the SMS
+	// fallback is delivered; the day-before one is cancelled after "Nein"),
+	// 10006 (48 h; the day-before one is skipped after STOPP).
+	require.Equal(t, map[string]int{"whatsapp": 8, "sms": 1}, s.Sent)
 	require.Equal(t, 8, s.Delivered)
+	require.Equal(t, 1, s.Failed, "the WhatsApp message to a number not on WhatsApp")
 	require.Equal(t, 6, s.Cancelled, "three patients without a mobile × 2 rules")
 	require.Equal(t, 31, s.SkippedNoConsent)
 	require.Equal(t, 0, s.Dead)

@@ -10,6 +10,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/praxisbote/praxisbote/connectors/provider"
+	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/mapping/phone"
 	"github.com/praxisbote/praxisbote/pipelines/inbound"
@@ -25,6 +27,7 @@ const maxWebhookBody = 1 << 20
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/360dialog", a.serveWhatsAppWebhook)
+	mux.HandleFunc("POST /webhooks/seven", a.serveSevenWebhook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := a.db.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
@@ -52,7 +55,11 @@ func (a *App) serveWhatsAppWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a WhatsApp webhook body", http.StatusBadRequest)
 		return
 	}
-	msg := message.NewMessage(watermill.NewUUID(), body)
+	msg, err := a.sealedMessage(body)
+	if err != nil {
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
 	msg.Metadata.Set("provider", "360dialog")
 	if err := a.pub.Publish(TopicWebhookReceived, msg); err != nil {
 		a.Log.Error("webhook not queued", "err", err)
@@ -62,8 +69,68 @@ func (a *App) serveWhatsAppWebhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// serveSevenWebhook does for seven.io what serveWhatsAppWebhook does for
+// 360dialog; seven.io authenticates with a token in the hook URL.
+func (a *App) serveSevenWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	if err != nil || len(body) > maxWebhookBody {
+		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err := sms.AuthenticateHook(r, a.smsHook); err != nil {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if _, err := sms.ParseHook(body, a.Cfg.Location()); err != nil {
+		http.Error(w, "not a seven.io hook body", http.StatusBadRequest)
+		return
+	}
+	msg, err := a.sealedMessage(body)
+	if err != nil {
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	msg.Metadata.Set("provider", "seven")
+	if err := a.pub.Publish(TopicWebhookReceived, msg); err != nil {
+		a.Log.Error("webhook not queued", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// incoming is a patient's message from either provider.
+type incoming struct {
+	Channel       schemas.Channel
+	ID            string
+	From          string // international digits without "+"
+	At            time.Time
+	Type          string
+	Text          string
+	ButtonPayload string
+	ContextID     string
+}
+
+// sealedMessage wraps a webhook body for the bus, encrypted.
+func (a *App) sealedMessage(body []byte) (*message.Message, error) {
+	id := watermill.NewUUID()
+	sealed, err := a.sealBody(TopicWebhookReceived, id, body)
+	if err != nil {
+		return nil, err
+	}
+	return message.NewMessage(id, sealed), nil
+}
+
 func (a *App) handleWebhook(msg *message.Message) error {
-	n, err := whatsapp.ParseWebhook(msg.Payload)
+	body, err := a.openBody(TopicWebhookReceived, msg)
+	if err != nil {
+		a.Log.Error("webhook body cannot be opened; dropped", "err", err)
+		return nil
+	}
+	if msg.Metadata.Get("provider") == "seven" {
+		return a.handleSevenHook(msg, body)
+	}
+	n, err := whatsapp.ParseWebhook(body)
 	if err != nil {
 		a.Log.Error("unreadable webhook dropped", "err", err)
 		return nil
@@ -74,37 +141,87 @@ func (a *App) handleWebhook(msg *message.Message) error {
 	}
 	ctx := msg.Context()
 	for _, st := range n.Statuses {
-		if err := a.applyStatus(ctx, q, st); err != nil {
+		code := ""
+		if st.ErrorCode != 0 {
+			code = fmt.Sprint(st.ErrorCode)
+		}
+		if err := a.applyStatus(ctx, msg, q, st.MessageID, st.Status, st.Timestamp, code, st.Err()); err != nil {
 			return err
 		}
 	}
 	for _, m := range n.Messages {
-		if err := a.applyMessage(ctx, msg, q, m); err != nil {
+		in := incoming{Channel: schemas.ChannelWhatsApp, ID: m.ID, From: m.From, At: m.Timestamp, Type: m.Type, Text: m.Text,
+			ButtonPayload: m.ButtonPayload, ContextID: m.ContextID}
+		switch {
+		case m.Type == "reaction":
+			in.Text = m.ReactionEmoji
+		case m.InteractiveReplyID != "":
+			in.ButtonPayload, in.Text = m.InteractiveReplyID, m.InteractiveReplyTitle
+		case m.ButtonPayload != "":
+			in.Text = m.ButtonText
+		}
+		if err := a.applyMessage(ctx, msg, q, in); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *App) applyStatus(ctx context.Context, q *sqlite.Q, st whatsapp.Status) error {
-	d, err := q.DeliveryByProviderID(ctx, st.MessageID)
+func (a *App) handleSevenHook(msg *message.Message, body []byte) error {
+	h, err := sms.ParseHook(body, a.Cfg.Location())
+	if err != nil {
+		a.Log.Error("unreadable seven.io hook dropped", "err", err)
+		return nil
+	}
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	if h.DLR != nil {
+		status := ""
+		switch h.DLR.State() {
+		case sms.StateDelivered:
+			status = store.DeliveryDelivered
+		case sms.StateFailed:
+			status = store.DeliveryFailed
+		default:
+			return nil // buffered, transmitted: more is to come
+		}
+		return a.applyStatus(ctx, msg, q, h.DLR.MessageID, status, h.DLR.At, h.DLR.Status, h.DLR.Err())
+	}
+	if h.Inbound != nil {
+		return a.applyMessage(ctx, msg, q, incoming{Channel: schemas.ChannelSMS, ID: h.Inbound.ID, From: h.Inbound.Sender,
+			At: h.Inbound.At, Type: "text", Text: h.Inbound.Text})
+	}
+	return nil
+}
+
+// applyStatus moves a delivery forward by a provider status. A permanent
+// failure (WhatsApp 131026: not on WhatsApp) falls back to another
+// consented channel, once however often the failure is reported.
+func (a *App) applyStatus(ctx context.Context, msg *message.Message, q *sqlite.Q, providerID, status string, at time.Time, code string, failure error) error {
+	d, err := q.DeliveryByProviderID(ctx, providerID)
 	if err == store.ErrNotFound {
-		a.Log.Warn("status for an unknown message", "status", st.Status)
+		a.Log.Warn("status for an unknown message", "status", status)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	code := ""
-	if st.ErrorCode != 0 {
-		code = fmt.Sprint(st.ErrorCode)
+	changed, err := q.ApplyStatus(ctx, d, status, at, code)
+	if err != nil || !changed || status != store.DeliveryFailed {
+		return err
 	}
-	_, err = q.ApplyStatus(ctx, d, st.Status, st.Timestamp, code)
-	return err
+	if failure != nil && provider.KindOf(failure) == provider.Permanent {
+		d.State = store.DeliveryFailed
+		return a.fallback(msg, q, d, nil)
+	}
+	return nil
 }
 
 // applyMessage understands one patient message and acts on it.
-func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.Q, m whatsapp.InboundMessage) error {
+func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.Q, m incoming) error {
 	practice := a.Cfg.Practice.ID
 	from, err := phone.ParseInternational(m.From)
 	if err != nil {
@@ -112,18 +229,8 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 		return nil
 	}
 	idx := q.BlindIndex(from.E164)
-	text := m.Text
-	if text == "" {
-		text = m.ButtonText
-	}
-	if text == "" {
-		text = m.InteractiveReplyTitle
-	}
-	if m.Type == "reaction" {
-		text = m.ReactionEmoji
-	}
-	rec, inserted, err := q.InsertInbound(ctx, store.InboundMessage{PracticeID: practice, Channel: schemas.ChannelWhatsApp, ProviderID: m.ID,
-		FromIndex: idx, ReceivedAt: m.Timestamp, Type: m.Type, Body: text})
+	rec, inserted, err := q.InsertInbound(ctx, store.InboundMessage{PracticeID: practice, Channel: m.Channel, ProviderID: m.ID,
+		FromIndex: idx, ReceivedAt: m.At, Type: m.Type, Body: m.Text})
 	if err != nil || !inserted {
 		return err // a webhook delivered twice is applied once
 	}
@@ -131,8 +238,6 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 	switch {
 	case m.ButtonPayload != "":
 		intent, ref = inbound.Payload(m.ButtonPayload)
-	case m.InteractiveReplyID != "":
-		intent, ref = inbound.Payload(m.InteractiveReplyID)
 	case m.Type == "text":
 		intent = inbound.Detect(m.Text, a.Cfg.Practice.Code)
 	}
@@ -150,17 +255,19 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 	switch intent {
 	case inbound.IntentOptIn:
 		version := a.Cfg.Consent.CurrentText
-		_, _, err := q.AppendConsent(ctx, practice, one, idx, schemas.ConsentEvent{Channel: schemas.ChannelWhatsApp,
+		_, _, err := q.AppendConsent(ctx, practice, one, idx, schemas.ConsentEvent{Channel: m.Channel,
 			Purposes: a.Cfg.TextPurposes(version), Action: schemas.ConsentGranted, Source: schemas.SourceQRCode,
-			OccurredAt: m.Timestamp, TextVersion: version, Evidence: "wamid:" + m.ID + ";code:" + a.Cfg.Practice.Code}, "chat")
+			OccurredAt: m.At, TextVersion: version, Evidence: evidence(m) + ";code:" + a.Cfg.Practice.Code}, "chat")
 		if err != nil {
 			return err
 		}
 		return outcome(one, 0, "consent")
 	case inbound.IntentStop:
-		_, _, err := q.AppendConsent(ctx, practice, one, idx, schemas.ConsentEvent{Channel: schemas.ChannelWhatsApp,
+		// STOP on a channel withdraws that channel, for every purpose, for
+		// the number and so for every patient who has it.
+		_, _, err := q.AppendConsent(ctx, practice, one, idx, schemas.ConsentEvent{Channel: m.Channel,
 			Purposes: schemas.Purposes, Action: schemas.ConsentWithdrawn, Source: schemas.SourceChatKeyword,
-			OccurredAt: m.Timestamp, Evidence: "wamid:" + m.ID}, "chat")
+			OccurredAt: m.At, Evidence: evidence(m)}, "chat")
 		if err != nil {
 			return err
 		}
@@ -188,7 +295,7 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 			return err
 		}
 		if added {
-			if err := a.publishFrom(msg, TopicWritebackRequested, writebackRequested{WritebackID: wid, AppointmentID: appt.ID, Action: action, At: m.Timestamp}); err != nil {
+			if err := a.publishFrom(msg, TopicWritebackRequested, writebackRequested{WritebackID: wid, AppointmentID: appt.ID, Action: action, At: m.At}); err != nil {
 				return err
 			}
 		}
@@ -207,7 +314,7 @@ const replyWindow = 72 * time.Hour
 // payload's reference, else the quoted message, else the one reminder sent
 // to that number within the reply window. Anything ambiguous (a family
 // number with several upcoming appointments) goes to a person.
-func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []int64, idx, ref string, m whatsapp.InboundMessage) (store.Appointment, bool, error) {
+func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []int64, idx, ref string, m incoming) (store.Appointment, bool, error) {
 	belongs := func(appt store.Appointment) bool {
 		for _, p := range patients {
 			if p == appt.PatientID {
@@ -234,7 +341,7 @@ func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []in
 			}
 		}
 	}
-	recent, err := q.DeliveriesTo(ctx, a.Cfg.Practice.ID, idx, m.Timestamp.Add(-replyWindow))
+	recent, err := q.DeliveriesTo(ctx, a.Cfg.Practice.ID, idx, m.At.Add(-replyWindow))
 	if err != nil {
 		return store.Appointment{}, false, err
 	}
@@ -253,7 +360,7 @@ func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []in
 		if err != nil {
 			return appt, false, err
 		}
-		if appt.Start.After(m.Timestamp) && belongs(appt) {
+		if appt.Start.After(m.At) && belongs(appt) {
 			upcoming = append(upcoming, appt)
 		}
 	}
@@ -261,4 +368,12 @@ func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []in
 		return store.Appointment{}, false, nil
 	}
 	return upcoming[0], true, nil
+}
+
+// evidence names the message a consent statement came in.
+func evidence(m incoming) string {
+	if m.Channel == schemas.ChannelSMS {
+		return "seven:" + m.ID
+	}
+	return "wamid:" + m.ID
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/praxisbote/praxisbote/connectors/folder"
 	"github.com/praxisbote/praxisbote/connectors/pmswriteback"
 	"github.com/praxisbote/praxisbote/connectors/provider"
+	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/pipelines/delivery"
 	"github.com/praxisbote/praxisbote/pipelines/ingest"
@@ -247,9 +248,11 @@ func (a *App) Tick(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// handleDeliveryRequested runs the consent gate at send time and sends.
-// A transient provider error is returned so the Retry middleware tries
-// again; after the budget the poison queue marks the delivery dead.
+// handleDeliveryRequested runs the consent gate at send time, picks the
+// channel and sends. A transient provider error is returned so the Retry
+// middleware tries again; after the budget the poison queue marks the
+// delivery dead. A permanent failure falls back to another consented
+// channel.
 func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	var ev deliveryRequested
 	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
@@ -271,7 +274,7 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 		if err := q.MarkEnded(ctx, d.ID, state, reason, ""); err != nil {
 			return err
 		}
-		return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+		return a.reminderDone(ctx, q, d)
 	}
 	appt, err := q.Appointment(ctx, d.AppointmentID)
 	if err != nil {
@@ -292,28 +295,41 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	if c := delivery.Decide(history, d.Channel, d.Purpose); !c.Granted {
-		return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", d.Channel, d.Purpose))
+	ch := d.Channel
+	if d.FallbackOf == 0 {
+		var ok bool
+		if ch, ok = delivery.Choose(history, p.PreferredChannel, d.Purpose, a.channels()); !ok {
+			return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted consent for %s on any channel", d.Purpose))
+		}
+		if ch != d.Channel {
+			if err := q.SetChannel(ctx, d.ID, ch); err != nil {
+				return err
+			}
+			d.Channel = ch
+		}
+	} else if !delivery.Decide(history, ch, d.Purpose).Granted {
+		return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", ch, d.Purpose))
 	}
 	tmpl, ok := a.Cfg.Template(d.Purpose)
 	if !ok {
 		return end(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
 	}
-	if a.wa == nil {
-		return errors.New("no WhatsApp provider configured")
-	}
 	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
 		return err
 	}
-	loc := a.Cfg.Location()
-	start := appt.Start.In(loc)
-	id, err := a.wa.SendTemplate(ctx, whatsapp.Template{
-		To: mobile, Name: tmpl.Name, Language: tmpl.Language,
-		// Date, time and practice only: the kind of treatment is clinical
-		// detail and never goes into a message.
-		BodyParams:         []string{a.Cfg.Practice.Name, germanDate(start), start.Format("15:04")},
-		QuickReplyPayloads: []string{"CONFIRM:apt-" + appt.ExternalID, "CANCEL:apt-" + appt.ExternalID},
-	})
+	start := appt.Start.In(a.Cfg.Location())
+	// Date, time and practice only: the kind of treatment is clinical
+	// detail and never goes into a message.
+	date, clock := germanDate(start), start.Format("15:04")
+	var id string
+	switch ch {
+	case schemas.ChannelSMS:
+		id, err = a.sms.Send(ctx, sms.SMS{To: mobile, Text: renderSMS(tmpl.SMSText, a.Cfg.Practice.Name, date, clock), ForeignID: fmt.Sprint(d.ID)})
+	default:
+		id, err = a.wa.SendTemplate(ctx, whatsapp.Template{To: mobile, Name: tmpl.Name, Language: tmpl.Language,
+			BodyParams:         []string{a.Cfg.Practice.Name, date, clock},
+			QuickReplyPayloads: []string{"CONFIRM:apt-" + appt.ExternalID, "CANCEL:apt-" + appt.ExternalID}})
+	}
 	if err != nil {
 		var perr *provider.Error
 		code := ""
@@ -321,21 +337,77 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 			code = perr.Code
 		}
 		if provider.KindOf(err) == provider.Transient {
-			// The attempt is recorded by the handler's own transaction only
-			// if it commits; a returned error rolls it back, so count it
-			// separately in the log.
-			a.Log.Warn("send failed, will retry", "delivery", d.ID, "err", err)
+			if err := q.MarkError(ctx, d.ID, err.Error(), code); err != nil {
+				return err
+			}
+			a.Log.Warn("send failed, will retry", "delivery", d.ID, "channel", ch, "err", err)
 			return err
 		}
 		if err := q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), code); err != nil {
 			return err
 		}
-		return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+		d.State = store.DeliveryFailed
+		if provider.KindOf(err) == provider.Permanent {
+			return a.fallback(msg, q, d, history)
+		}
+		return a.reminderDone(ctx, q, d)
 	}
 	if err := q.MarkSent(ctx, d.ID, id); err != nil {
 		return err
 	}
+	return a.reminderDone(ctx, q, d)
+}
+
+func (a *App) reminderDone(ctx context.Context, q *sqlite.Q, d store.Delivery) error {
+	if d.ReminderID == 0 {
+		return nil
+	}
 	return q.SetReminderState(ctx, d.ReminderID, store.ReminderDone)
+}
+
+// channels lists the channels this installation can send on.
+func (a *App) channels() []schemas.Channel {
+	var out []schemas.Channel
+	if a.wa != nil {
+		out = append(out, schemas.ChannelWhatsApp)
+	}
+	if a.sms != nil {
+		out = append(out, schemas.ChannelSMS)
+	}
+	return out
+}
+
+// fallback creates, at most once per failed delivery, a delivery of the
+// same message on another channel the patient consented to.
+func (a *App) fallback(msg *message.Message, q *sqlite.Q, failed store.Delivery, history []store.ConsentRecord) error {
+	ctx := msg.Context()
+	if failed.FallbackOf != 0 {
+		return a.reminderDone(ctx, q, failed)
+	}
+	if history == nil {
+		var err error
+		if history, err = q.ConsentHistory(ctx, failed.PatientID); err != nil {
+			return err
+		}
+	}
+	ch, ok := delivery.Fallback(history, failed.Channel, failed.Purpose, a.channels())
+	if !ok {
+		return a.reminderDone(ctx, q, failed)
+	}
+	d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: failed.PracticeID, ReminderID: failed.ReminderID, FallbackOf: failed.ID,
+		AppointmentID: failed.AppointmentID, PatientID: failed.PatientID, Channel: ch, Purpose: failed.Purpose, ToIndex: failed.ToIndex})
+	if errors.Is(err, store.ErrExists) {
+		return nil // the same failure reported twice: one fallback
+	}
+	if err != nil {
+		return err
+	}
+	return a.publishFrom(msg, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
+}
+
+// renderSMS fills an SMS template's placeholders.
+func renderSMS(text, practice, date, clock string) string {
+	return strings.NewReplacer("{{practice}}", practice, "{{date}}", date, "{{time}}", clock).Replace(text)
 }
 
 var weekdays = [...]string{"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."}

@@ -13,8 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/praxisbote/praxisbote/config"
+	"github.com/praxisbote/praxisbote/connectors/sandbox"
+	"github.com/praxisbote/praxisbote/connectors/sms"
+	"github.com/praxisbote/praxisbote/connectors/whatsapp"
+	"github.com/praxisbote/praxisbote/pipelines/delivery"
 	"github.com/praxisbote/praxisbote/schemas"
 	"github.com/praxisbote/praxisbote/store"
+	"github.com/praxisbote/praxisbote/store/sqlite"
 )
 
 // webhookBundle is an app seeded as the cases README's "Seed state" says,
@@ -23,6 +28,7 @@ type webhookBundle struct {
 	a     *App
 	clock *SimClock
 	srv   *httptest.Server
+	sb    *sandbox.Server
 	ctx   context.Context
 	wamid map[string]string // W1..W5 → delivery id
 	ids   map[string]int64
@@ -38,6 +44,13 @@ func berlinTime(t *testing.T, s string) time.Time {
 }
 
 func newWebhookBundle(t *testing.T) *webhookBundle {
+	t.Helper()
+	return newWebhookBundleWith(t, true)
+}
+
+// newWebhookBundleWith seeds the SMS deliveries S1 and S2 only when
+// seedSMS is set; without them a test can watch the fallback being made.
+func newWebhookBundleWith(t *testing.T, seedSMS bool) *webhookBundle {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -84,9 +97,43 @@ func newWebhookBundle(t *testing.T) *webhookBundle {
 		clock.t = saved
 		b.ids[s.ref] = d.ID
 	}
-	require.NoError(t, a.Start(ctx))
+	if seedSMS {
+		for _, s := range []struct {
+			ref, id, sentAt string
+			purpose         schemas.Purpose
+			fallbackOf      int64
+		}{
+			{"S1", "77100000001", "2027-01-10T13:02:10+01:00", schemas.PurposeAppointmentReminder, b.ids["W4"]},
+			{"S2", "77100000002", "2027-01-11T09:15:30+01:00", schemas.PurposeAppointmentChange, 0},
+		} {
+			appt, err := a.Store.AppointmentByExternalID(ctx, "praxis-dr-beispiel", "10005-20270112T1100")
+			require.NoError(t, err)
+			d, err := a.Store.CreateDelivery(ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
+				FallbackOf: s.fallbackOf, Channel: schemas.ChannelSMS, Purpose: s.purpose, ToIndex: a.Store.BlindIndex("+491713920005")})
+			require.NoError(t, err)
+			_, err = a.Store.MarkSending(ctx, d.ID)
+			require.NoError(t, err)
+			saved := clock.Now()
+			clock.t = berlinTime(t, s.sentAt)
+			require.NoError(t, a.Store.MarkSent(ctx, d.ID, s.id))
+			clock.t = saved
+			b.ids[s.ref] = d.ID
+		}
+	}
 	b.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(b.srv.Close)
+	// The providers are the sandbox, so that a fallback really goes out.
+	b.sb = sandbox.New(sandbox.Options{APIKey: "k", SevenAPIKey: "k", WebhookURL: b.srv.URL + "/webhooks/360dialog",
+		WebhookHeaders: map[string]string{WebhookSecretHeader: testSecret}, SevenWebhookURL: b.srv.URL + "/webhooks/seven?token=" + testSecret, Now: clock.Now})
+	sbSrv := httptest.NewServer(b.sb.Handler())
+	t.Cleanup(sbSrv.Close)
+	wa, err := whatsapp.New(whatsapp.Config{BaseURL: sbSrv.URL, APIKey: "k"})
+	require.NoError(t, err)
+	a.UseWhatsApp(wa)
+	sc, err := sms.New(sms.Config{BaseURL: sbSrv.URL, APIKey: "k"})
+	require.NoError(t, err)
+	a.UseSMS(sc)
+	require.NoError(t, a.Start(ctx))
 	return b
 }
 
@@ -99,12 +146,29 @@ func (b *webhookBundle) post(t *testing.T, file string, secret string) int {
 	if secret != "" {
 		req.Header.Set(WebhookSecretHeader, secret)
 	}
+	return b.do(t, req)
+}
+
+func (b *webhookBundle) postSeven(t *testing.T, file string, token string) int {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("..", "fixtures", "webhooks", "seven", file))
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/webhooks/seven?token="+token, bytes.NewReader(body))
+	require.NoError(t, err)
+	return b.do(t, req)
+}
+
+func (b *webhookBundle) do(t *testing.T, req *http.Request) int {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	require.NoError(t, b.a.WaitIdle(ctx))
+	for i := 0; i < 3; i++ {
+		require.NoError(t, b.a.WaitIdle(ctx))
+		require.NoError(t, b.sb.Wait(ctx))
+	}
 	return resp.StatusCode
 }
 
@@ -165,6 +229,67 @@ func TestWebhookStatusesMoveForwardOnly(t *testing.T) {
 	d, err := b.a.Store.Delivery(b.ctx, b.ids["W4"])
 	require.NoError(t, err)
 	require.Equal(t, "131026", d.ProviderCode)
+}
+
+func TestFailed131026FallsBackToSMSOnce(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundleWith(t, false)
+	require.Equal(t, http.StatusOK, b.post(t, "status_failed_131026.json", testSecret))
+	require.Equal(t, http.StatusOK, b.post(t, "status_failed_131026.json", testSecret))
+	require.Equal(t, store.DeliveryFailed, b.state(t, "W4"))
+	all, err := b.a.Store.Deliveries(b.ctx, sqlite.DeliveryFilter{PracticeID: "praxis-dr-beispiel", ToIndex: b.a.Store.BlindIndex("+491713920005")})
+	require.NoError(t, err)
+	var fallbacks []store.Delivery
+	for _, d := range all {
+		if d.Channel == schemas.ChannelSMS {
+			fallbacks = append(fallbacks, d)
+		}
+	}
+	require.Len(t, fallbacks, 1, "exactly one SMS for the failed WhatsApp reminder, however often the failure arrives")
+	require.Equal(t, b.ids["W4"], fallbacks[0].FallbackOf)
+	require.Equal(t, store.DeliveryDelivered, fallbacks[0].State)
+	msgs := b.sb.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "sms", msgs[0].Channel)
+	require.Equal(t, "+491713920005", msgs[0].To)
+	require.Contains(t, msgs[0].Text, "12.01.2027")
+	require.Contains(t, msgs[0].Text, "11:00")
+	require.NotContains(t, msgs[0].Text, "Kontrolle", "no clinical detail in a message")
+}
+
+func TestSevenHooks(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	require.Equal(t, http.StatusUnauthorized, b.postSeven(t, "dlr_delivered.json", "wrong"))
+	require.Equal(t, store.DeliverySent, b.state(t, "S1"), "an unauthenticated hook changes nothing")
+	require.Equal(t, http.StatusOK, b.postSeven(t, "dlr_delivered.json", testSecret))
+	require.Equal(t, store.DeliveryDelivered, b.state(t, "S1"))
+	d, err := b.a.Store.Delivery(b.ctx, b.ids["S1"])
+	require.NoError(t, err)
+	require.Equal(t, "2027-01-10T13:02:19+01:00", d.DeliveredAt.In(berlin(t)).Format(time.RFC3339))
+
+	require.Equal(t, http.StatusOK, b.postSeven(t, "dlr_notdelivered.json", testSecret))
+	require.Equal(t, store.DeliveryFailed, b.state(t, "S2"))
+	require.Empty(t, b.sb.Messages(), "a permanent SMS failure is not retried")
+
+	require.Equal(t, http.StatusOK, b.postSeven(t, "sms_mo_1.json", testSecret))
+	require.Equal(t, schemas.StatusConfirmedByPatient, b.appt(t, "10005-20270112T1100"))
+	require.Len(t, b.writebacks(t), 1)
+	require.Equal(t, http.StatusOK, b.postSeven(t, "sms_mo_1.json", testSecret))
+	require.Len(t, b.writebacks(t), 1, "the same hook twice is applied once")
+
+	require.Equal(t, http.StatusOK, b.postSeven(t, "sms_mo_stop.json", testSecret))
+	ref, err := b.a.Store.FindPatient(b.ctx, "praxis-dr-beispiel", "pms", "10005")
+	require.NoError(t, err)
+	hist, err := b.a.Store.ConsentHistory(b.ctx, ref.ID)
+	require.NoError(t, err)
+	last := hist[len(hist)-1]
+	require.Equal(t, schemas.ConsentWithdrawn, last.Action)
+	require.Equal(t, schemas.ChannelSMS, last.Channel)
+	require.Equal(t, schemas.SourceChatKeyword, last.Source)
+	require.Equal(t, "2027-01-11T09:30:02+01:00", last.OccurredAt.In(berlin(t)).Format(time.RFC3339))
+	require.False(t, delivery.Decide(hist, schemas.ChannelSMS, schemas.PurposeAppointmentReminder).Granted)
+	require.True(t, delivery.Decide(hist, schemas.ChannelWhatsApp, schemas.PurposeAppointmentReminder).Granted, "WhatsApp consent of 10005 is unchanged")
 }
 
 func berlin(t *testing.T) *time.Location {

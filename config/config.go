@@ -33,6 +33,8 @@ type Config struct {
 	Consent Consent `yaml:"consent"`
 	// WhatsApp is the 360dialog connection.
 	WhatsApp WhatsApp `yaml:"whatsapp"`
+	// SMS is the seven.io connection.
+	SMS SMS `yaml:"sms"`
 	// HTTP is the webhook and API server.
 	HTTP HTTP `yaml:"http"`
 	// Ingest controls the watched export folder.
@@ -94,6 +96,19 @@ type WhatsApp struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// SMS is the seven.io connection. The API key comes from
+// PRAXISBOTE_SMS_API_KEY; hooks must carry PRAXISBOTE_SMS_HOOK_TOKEN (or,
+// unset, the webhook secret) as ?token= in their URL.
+type SMS struct {
+	// BaseURL of the seven.io API; "sandbox" runs the built-in emulator,
+	// empty disables SMS.
+	BaseURL string `yaml:"base_url"`
+	// Sender is the practice's sender id (max 11 characters) or number.
+	Sender string `yaml:"sender"`
+	// Timeout of one API call.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // HTTP is the server for provider webhooks and the API.
 type HTTP struct {
 	// Listen is the address the server binds.
@@ -139,6 +154,7 @@ func Default() Config {
 			CurrentText: "EW-2026-11",
 		},
 		WhatsApp:  WhatsApp{BaseURL: "sandbox", Timeout: 10 * time.Second},
+		SMS:       SMS{BaseURL: "sandbox", Sender: "PraxisBsp", Timeout: 10 * time.Second},
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
 		Ingest:    Ingest{StableFor: 2 * time.Second, Rescan: 10 * time.Second},
 		Writeback: Writeback{},
@@ -182,6 +198,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Reminders.QuietHours.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if len(c.SMS.Sender) > 11 && strings.Trim(c.SMS.Sender, "+0123456789") != "" {
+		return fmt.Errorf("config: sms.sender %q: an alphanumeric sender has at most 11 characters", c.SMS.Sender)
 	}
 	for _, t := range c.Templates {
 		if t.Name == "" {

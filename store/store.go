@@ -14,6 +14,9 @@ import (
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned when a record that may exist once already does.
+var ErrExists = errors.New("already exists")
+
 // PatientRef identifies a stored patient without decrypting anything.
 type PatientRef struct {
 	ID         int64
@@ -99,9 +102,11 @@ const (
 
 // Delivery is one message to one patient on one channel.
 type Delivery struct {
-	ID                int64
-	PracticeID        string
-	ReminderID        int64
+	ID         int64
+	PracticeID string
+	ReminderID int64
+	// FallbackOf is the delivery on another channel this one replaces.
+	FallbackOf        int64
 	AppointmentID     int64
 	PatientID         int64
 	Channel           schemas.Channel

@@ -17,6 +17,7 @@ import (
 
 	"github.com/praxisbote/praxisbote/app"
 	"github.com/praxisbote/praxisbote/connectors/sandbox"
+	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/pipelines/ingest"
 	"github.com/praxisbote/praxisbote/schemas"
@@ -100,8 +101,9 @@ func newServe(g *globals) *cobra.Command {
 				if public == "" {
 					public = "http://" + ln.Addr().String()
 				}
-				sb := sandbox.New(sandbox.Options{APIKey: "sandbox", WebhookURL: public + "/webhooks/360dialog",
-					WebhookHeaders: map[string]string{app.WebhookSecretHeader: a.WebhookSecret()}, Logger: logger})
+				sb := sandbox.New(sandbox.Options{APIKey: "sandbox", SevenAPIKey: "sandbox", WebhookURL: public + "/webhooks/360dialog",
+					WebhookHeaders:  map[string]string{app.WebhookSecretHeader: a.WebhookSecret()},
+					SevenWebhookURL: public + "/webhooks/seven?token=" + a.SMSHookToken(), Logger: logger})
 				sbLn, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					return err
@@ -114,6 +116,13 @@ func newServe(g *globals) *cobra.Command {
 					return err
 				}
 				a.UseWhatsApp(wa)
+				if cfg.SMS.BaseURL == "sandbox" {
+					sc, err := sms.New(sms.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: "sandbox", Sender: cfg.SMS.Sender, Timeout: cfg.SMS.Timeout})
+					if err != nil {
+						return err
+					}
+					a.UseSMS(sc)
+				}
 				logger.Info("WhatsApp goes to the built-in sandbox; set whatsapp.base_url and PRAXISBOTE_WHATSAPP_API_KEY for 360dialog", "sandbox", sbLn.Addr().String())
 			}
 			if err := a.Start(ctx); err != nil {

@@ -25,7 +25,7 @@ func StdTx(ctx context.Context, tx sql.Tx) (*stdsql.Tx, error) {
 		if t.claimTx != nil {
 			return nil, errors.New("bus: message is not claimed yet")
 		}
-		return t.beginAck(ctx)
+		return t.beginAck()
 	case *sql.StdSQLTx:
 		return t.Tx, nil
 	default:

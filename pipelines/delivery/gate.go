@@ -60,3 +60,42 @@ func Eligible(a store.Appointment, now time.Time) (bool, string) {
 	}
 	return true, ""
 }
+
+// Choose picks the channel of a message at send time: the patient's
+// preferred channel if the patient consented to it for this purpose, else
+// another available channel with consent. ok is false when no available
+// channel has consent: then nothing is sent.
+func Choose(history []store.ConsentRecord, preferred schemas.Channel, purpose schemas.Purpose, available []schemas.Channel) (schemas.Channel, bool) {
+	order := []schemas.Channel{preferred}
+	for _, c := range available {
+		if c != preferred {
+			order = append(order, c)
+		}
+	}
+	for _, c := range order {
+		if has(available, c) && Decide(history, c, purpose).Granted {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// Fallback picks the channel to try after failed failed permanently for
+// this message: another available channel with consent, never one without.
+func Fallback(history []store.ConsentRecord, failed schemas.Channel, purpose schemas.Purpose, available []schemas.Channel) (schemas.Channel, bool) {
+	for _, c := range available {
+		if c != failed && Decide(history, c, purpose).Granted {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+func has(list []schemas.Channel, c schemas.Channel) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}

@@ -59,3 +59,33 @@ func TestEligible(t *testing.T) {
 	require.False(t, ok)
 	require.Contains(t, why, "past")
 }
+
+func TestChooseAndFallback(t *testing.T) {
+	t.Parallel()
+	rem := schemas.PurposeAppointmentReminder
+	wa, sms := schemas.ChannelWhatsApp, schemas.ChannelSMS
+	both := []schemas.Channel{wa, sms}
+	waOnly := []store.ConsentRecord{ev(1, "2027-01-08T19:15:30+01:00", wa, schemas.ConsentGranted, rem)}
+	waAndSMS := append(append([]store.ConsentRecord{}, waOnly...), ev(2, "2027-01-08T19:15:30+01:00", sms, schemas.ConsentGranted, rem))
+	smsOnly := []store.ConsentRecord{ev(3, "2027-01-08T19:15:30+01:00", sms, schemas.ConsentGranted, rem)}
+
+	c, ok := Choose(waAndSMS, wa, rem, both)
+	require.True(t, ok)
+	require.Equal(t, wa, c, "the preferred channel wins when consented")
+	c, ok = Choose(waAndSMS, sms, rem, both)
+	require.True(t, ok)
+	require.Equal(t, sms, c)
+	c, ok = Choose(smsOnly, wa, rem, both)
+	require.True(t, ok)
+	require.Equal(t, sms, c, "another consented channel when the preferred one has no consent")
+	_, ok = Choose(smsOnly, wa, rem, []schemas.Channel{wa})
+	require.False(t, ok, "never a channel that is not available")
+	_, ok = Choose(nil, wa, rem, both)
+	require.False(t, ok, "nothing without consent")
+
+	c, ok = Fallback(waAndSMS, wa, rem, both)
+	require.True(t, ok)
+	require.Equal(t, sms, c)
+	_, ok = Fallback(waOnly, wa, rem, both)
+	require.False(t, ok, "no fallback to a channel without consent")
+}

@@ -560,3 +560,31 @@ func (q *Q) consentQuery(ctx context.Context, query string, args ...any) ([]stor
 // InTx gives the store's operations inside a transaction someone else
 // began, such as the one a bus subscriber holds while its handler runs.
 func (s *Store) InTx(tx *sql.Tx) *Q { return &Q{x: tx, kr: s.kr, now: s.now} }
+
+// SystemKey returns a data key for personal data that belongs to no
+// patient yet (raw webhook bodies on the bus), created on first use and
+// kept wrapped in the meta table under name.
+func (s *Store) SystemKey(ctx context.Context, name string) (keyring.DataKey, error) {
+	var wrappedHex string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, "key:"+name).Scan(&wrappedHex)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, wrapped, err := s.kr.NewDataKey()
+		if err != nil {
+			return keyring.DataKey{}, err
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, "key:"+name, hex.EncodeToString(wrapped)); err != nil {
+			return keyring.DataKey{}, err
+		}
+		// Read back: a concurrent first use may have won the insert.
+		if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, "key:"+name).Scan(&wrappedHex); err != nil {
+			return keyring.DataKey{}, err
+		}
+	} else if err != nil {
+		return keyring.DataKey{}, err
+	}
+	wrapped, err := hex.DecodeString(wrappedHex)
+	if err != nil {
+		return keyring.DataKey{}, fmt.Errorf("system key %s: %w", name, err)
+	}
+	return s.kr.Unwrap(wrapped)
+}

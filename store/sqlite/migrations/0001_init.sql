@@ -92,7 +92,8 @@ CREATE INDEX IF NOT EXISTS reminders_due ON reminders(state, due_at);
 CREATE TABLE IF NOT EXISTS deliveries (
     id                  INTEGER PRIMARY KEY,
     practice_id         TEXT NOT NULL,
-    reminder_id         INTEGER UNIQUE REFERENCES reminders(id),
+    reminder_id         INTEGER REFERENCES reminders(id),
+    fallback_of         INTEGER UNIQUE REFERENCES deliveries(id), -- at most one fallback per delivery
     appointment_id      INTEGER REFERENCES appointments(id),
     patient_id          INTEGER REFERENCES patients(id),
     channel             TEXT NOT NULL,
