@@ -55,6 +55,9 @@ type Practice struct {
 	Code string `yaml:"code"`
 	// Source names the PMS whose patient numbers the exports carry.
 	Source string `yaml:"source"`
+	// WhatsAppNumber is the practice's WhatsApp business number (E.164);
+	// the QR poster opens a chat with it.
+	WhatsAppNumber string `yaml:"whatsapp_number"`
 }
 
 // Reminders holds the reminder policy.
@@ -141,7 +144,7 @@ type Writeback struct {
 // the bundled fixtures, the sandbox as provider.
 func Default() Config {
 	return Config{
-		Practice:  Practice{ID: "praxis-dr-beispiel", Name: "Zahnarztpraxis Dr. Beispiel", TimeZone: "Europe/Berlin", Code: "PRAXIS-7F3K", Source: "pms"},
+		Practice:  Practice{ID: "praxis-dr-beispiel", Name: "Zahnarztpraxis Dr. Beispiel", TimeZone: "Europe/Berlin", Code: "PRAXIS-7F3K", Source: "pms", WhatsAppNumber: "+493023125100"},
 		Reminders: Reminders{Rules: reminders.DefaultRules(), QuietHours: reminders.DefaultQuietHours()},
 		Templates: []Template{
 			{Name: "termin_erinnerung", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentReminder),

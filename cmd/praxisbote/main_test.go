@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -130,4 +131,19 @@ func TestIngestReportsUnreadableFile(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &pv), out)
 	require.Len(t, pv.Files, 1)
 	require.Contains(t, pv.Files[0].Error, "foo", "the error lists the columns it saw")
+}
+
+func TestQRPoster(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, err := run(t, "--data-dir", dir, "qr", "--out", filepath.Join(dir, "poster"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "https://wa.me/493023125100?text=Anmelden%20PRAXIS-7F3K")
+	require.Contains(t, out, "STOP")
+	pdf, err := os.ReadFile(filepath.Join(dir, "poster.pdf"))
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+	png, err := os.ReadFile(filepath.Join(dir, "poster.png"))
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")))
 }
