@@ -93,7 +93,14 @@ func (a *App) IngestFile(ctx context.Context, f folder.File) (folder.Outcome, er
 	if rep.Duplicate {
 		return folder.Outcome{}, fmt.Errorf("%s: %w", f.Name, folder.ErrDuplicate)
 	}
-	return folder.Outcome{Report: Report(f.Name, rep.Batch)}, nil
+	report := Report(f.Name, rep.Batch)
+	if rep.Result.SnapshotSkipped != "" {
+		report += rep.Result.SnapshotSkipped + "\n"
+	}
+	if rep.Result.SnapshotCancelled > 0 {
+		report += fmt.Sprintf("snapshot: %d appointments no longer listed were cancelled\n", rep.Result.SnapshotCancelled)
+	}
+	return folder.Outcome{Report: report}, nil
 }
 
 // Ingest maps and stores content; the same content twice is stored once.
@@ -116,7 +123,7 @@ func (a *App) Ingest(ctx context.Context, name string, data []byte) (FileReport,
 	}
 	rep.Batch = b
 	err = a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
-		res, err := ingest.Apply(ctx, q, practice, a.Cfg.Practice.Source, b, rep.SHA256[:12]+":"+name)
+		res, err := ingest.Apply(ctx, q, practice, a.Cfg.Practice.Source, b, rep.SHA256[:12]+":"+name, a.Cfg.Location())
 		if err != nil {
 			return err
 		}

@@ -149,8 +149,7 @@ func (c SQLiteConfig) Validate() error {
 
 // NewSQLite returns a watermill-sql publisher and subscriber on db, using
 // SQLiteSchema and SQLiteOffsetsAdapter. db should come from OpenSQLite, or at
-// least have a busy_timeout; see there. Create as many as needed on one db:
-// they share its write lock fairly.
+// least have a busy_timeout; see there. Create as many as needed on one db.
 //
 // Both differ from watermill-sql's own in how they hold the write lock (see
 // the package documentation): the subscriber claims a message in a

@@ -178,7 +178,7 @@ func TestPubSubAtLeastOnceOnClose(t *testing.T) {
 
 // TestPlainWatermillSubscriber runs the adapters under watermill-sql's own
 // publisher and subscriber, where the claim's transaction stays open until
-// the ack, with several subscribers of one group on one *sql.DB but no gate:
+// the ack and no lease is written, with several subscribers of one group:
 // the claim alone must keep delivery exclusive and ordered, whether
 // transactions begin deferred (a subscriber that loses the race fails its
 // claim and retries) or immediate (it waits for the lock at BEGIN).
@@ -219,8 +219,8 @@ func TestPlainWatermillSubscriber(t *testing.T) {
 }
 
 // TestGroupExclusiveAcrossHandles consumes one group through two *sql.DB on
-// the same file. They share no gate, as two processes would not, so
-// exclusivity rests on the claim and the lease alone.
+// the same file, as two processes would: exclusivity must rest on what is
+// in the database, the claim and the lease, not on anything in memory.
 func TestGroupExclusiveAcrossHandles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	var subs []message.Subscriber

@@ -83,15 +83,24 @@ type Result struct {
 	Patients    int
 	Changes     []store.AppointmentChange
 	Consents    int
+	// SnapshotCancelled counts appointments a snapshot no longer listed.
+	SnapshotCancelled int
+	// SnapshotSkipped says why a snapshot cancelled nothing.
+	SnapshotSkipped string
+}
+
+func dayStart(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 }
 
 // Apply stores a mapped batch. It runs inside the caller's transaction so
 // the events announcing the changes commit with them.
-func Apply(ctx context.Context, q *sqlite.Q, practice, source string, b *schemas.Batch, fileRef string) (Result, error) {
+func Apply(ctx context.Context, q *sqlite.Q, practice, patientSource string, b *schemas.Batch, fileRef string, loc *time.Location) (Result, error) {
 	var res Result
 	refs := map[string]store.PatientRef{}
 	for _, p := range b.Patients {
-		ref, created, err := q.UpsertPatient(ctx, practice, source, p)
+		ref, created, err := q.UpsertPatient(ctx, practice, patientSource, p)
 		if err != nil {
 			return res, fmt.Errorf("patient on line %d: %w", p.Line, err)
 		}
@@ -105,23 +114,50 @@ func Apply(ctx context.Context, q *sqlite.Q, practice, source string, b *schemas
 		if r, ok := refs[ext]; ok {
 			return r, nil
 		}
-		r, err := q.FindPatient(ctx, practice, source, ext)
+		r, err := q.FindPatient(ctx, practice, patientSource, ext)
 		if err == nil {
 			refs[ext] = r
 		}
 		return r, err
 	}
+	source := b.Format + ":" + b.Profile
+	listed := map[string]bool{}
+	var first, last time.Time
 	for _, a := range b.Appointments {
+		listed[a.ExternalID] = true
+		if first.IsZero() || a.Start.Before(first) {
+			first = a.Start
+		}
+		if a.Start.After(last) {
+			last = a.Start
+		}
 		pr, err := ref(a.PatientExternalID)
 		if err != nil {
 			return res, fmt.Errorf("appointment on line %d: patient %s: %w", a.Line, a.PatientExternalID, err)
 		}
-		ch, err := q.UpsertAppointment(ctx, practice, pr, a, fileRef)
+		ch, err := q.UpsertAppointment(ctx, practice, pr, a, source, fileRef)
 		if err != nil {
 			return res, fmt.Errorf("appointment on line %d: %w", a.Line, err)
 		}
 		if ch.New || ch.Moved || ch.StatusChange {
 			res.Changes = append(res.Changes, ch)
+		}
+	}
+	if b.Snapshot && len(b.Appointments) > 0 {
+		// A snapshot lists every appointment of the days it covers, so one
+		// that is missing was cancelled in the PMS. A rejected row may be
+		// the missing one, so a file with rejected rows cancels nothing.
+		if len(b.Rejected) > 0 {
+			res.SnapshotSkipped = fmt.Sprintf("snapshot not applied: %d rows rejected, a missing appointment may be among them", len(b.Rejected))
+		} else {
+			from := dayStart(first, loc)
+			to := dayStart(last, loc).AddDate(0, 0, 1)
+			gone, err := q.CancelMissing(ctx, practice, source, from, to, listed)
+			if err != nil {
+				return res, err
+			}
+			res.Changes = append(res.Changes, gone...)
+			res.SnapshotCancelled = len(gone)
 		}
 	}
 	for _, c := range b.Consents {

@@ -337,7 +337,7 @@ func (q *Q) PatientsByPhone(ctx context.Context, practice, e164 string) ([]int64
 // UpsertAppointment stores an appointment and reports what changed. A
 // status set by the patient (confirmed, cancel requested) survives a
 // re-import that still says booked: the PMS has not caught up yet.
-func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient store.PatientRef, a schemas.Appointment, sourceFile string) (store.AppointmentChange, error) {
+func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient store.PatientRef, a schemas.Appointment, source, sourceFile string) (store.AppointmentChange, error) {
 	ch := store.AppointmentChange{Appointment: store.Appointment{
 		PracticeID: practice, PatientID: patient.ID, PatientExt: patient.ExternalID, ExternalID: a.ExternalID,
 		Start: a.Start, Duration: time.Duration(a.DurationMinutes) * time.Minute, Status: a.Status, Practitioner: a.Practitioner,
@@ -353,8 +353,8 @@ func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient stor
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := q.x.ExecContext(ctx, `INSERT INTO appointments(practice_id, patient_id, external_id, start_at, duration_min, practitioner, kind, status, source_file, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, practice, patient.ID, a.ExternalID, ts(a.Start), a.DurationMinutes, a.Practitioner, kind, string(a.Status), sourceFile, now, now)
+		res, err := q.x.ExecContext(ctx, `INSERT INTO appointments(practice_id, patient_id, external_id, start_at, duration_min, practitioner, kind, status, source, source_file, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, practice, patient.ID, a.ExternalID, ts(a.Start), a.DurationMinutes, a.Practitioner, kind, string(a.Status), source, sourceFile, now, now)
 		if err != nil {
 			return ch, fmt.Errorf("insert appointment: %w", err)
 		}
@@ -377,9 +377,46 @@ func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient stor
 	}
 	ch.Status = status
 	ch.StatusChange = status != ch.OldStatus
-	_, err = q.x.ExecContext(ctx, `UPDATE appointments SET patient_id = ?, start_at = ?, duration_min = ?, practitioner = ?, kind = ?, status = ?, source_file = ?, updated_at = ? WHERE id = ?`,
-		patient.ID, ts(a.Start), a.DurationMinutes, a.Practitioner, kind, string(status), sourceFile, now, ch.ID)
+	_, err = q.x.ExecContext(ctx, `UPDATE appointments SET patient_id = ?, start_at = ?, duration_min = ?, practitioner = ?, kind = ?, status = ?, source = ?, source_file = ?, updated_at = ? WHERE id = ?`,
+		patient.ID, ts(a.Start), a.DurationMinutes, a.Practitioner, kind, string(status), source, sourceFile, now, ch.ID)
 	return ch, err
+}
+
+// CancelMissing cancels the appointments a snapshot export no longer lists:
+// those of the same source starting in [from, to) whose external id is not
+// in listed. It returns what it changed.
+func (q *Q) CancelMissing(ctx context.Context, practice, source string, from, to time.Time, listed map[string]bool) ([]store.AppointmentChange, error) {
+	rows, err := q.x.QueryContext(ctx, `SELECT `+appointmentCols+` FROM appointments a JOIN patients p ON p.id = a.patient_id
+		WHERE a.practice_id = ? AND a.source = ? AND a.start_at >= ? AND a.start_at < ? AND a.status NOT IN ('cancelled', 'no_show')`,
+		practice, source, ts(from), ts(to))
+	if err != nil {
+		return nil, err
+	}
+	var gone []store.Appointment
+	for rows.Next() {
+		a, err := scanAppointment(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !listed[a.ExternalID] {
+			gone = append(gone, a)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []store.AppointmentChange
+	for _, a := range gone {
+		if err := q.SetAppointmentStatus(ctx, a.ID, schemas.StatusCancelled); err != nil {
+			return nil, err
+		}
+		ch := store.AppointmentChange{Appointment: a, StatusChange: true, OldStatus: a.Status, OldStart: a.Start}
+		ch.Status = schemas.StatusCancelled
+		out = append(out, ch)
+	}
+	return out, nil
 }
 
 func (q *Q) sealForPatient(ctx context.Context, patientID int64, v, table, col string, rowID int64) ([]byte, error) {

@@ -47,7 +47,7 @@ func TestPersonalFieldsAreEncryptedAtRest(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, created)
 	_, err = b.st.UpsertAppointment(b.ctx, "p", ref, schemas.Appointment{ExternalID: "10006-20270113T1400", PatientExternalID: "10006",
-		Start: time.Date(2027, 1, 13, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Kind: "Wurzelbehandlung", Status: schemas.StatusBooked}, "f")
+		Start: time.Date(2027, 1, 13, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Kind: "Wurzelbehandlung", Status: schemas.StatusBooked}, "csv:p", "f")
 	require.NoError(t, err)
 	_, err = b.st.DB().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	require.NoError(t, err)
@@ -125,7 +125,7 @@ func TestReminderIdempotencyAndStatusOrder(t *testing.T) {
 	b := setup(t)
 	ref, _, err := b.st.UpsertPatient(b.ctx, "p", "pms", erika)
 	require.NoError(t, err)
-	ch, err := b.st.UpsertAppointment(b.ctx, "p", ref, schemas.Appointment{ExternalID: "a1", Start: time.Date(2027, 1, 13, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Status: schemas.StatusBooked}, "f")
+	ch, err := b.st.UpsertAppointment(b.ctx, "p", ref, schemas.Appointment{ExternalID: "a1", Start: time.Date(2027, 1, 13, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Status: schemas.StatusBooked}, "csv:p", "f")
 	require.NoError(t, err)
 	require.True(t, ch.New)
 	r := store.Reminder{PracticeID: "p", AppointmentID: ch.ID, RuleID: "48h", DueAt: time.Date(2027, 1, 11, 13, 0, 0, 0, time.UTC)}
@@ -162,7 +162,7 @@ func TestReminderIdempotencyAndStatusOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.DeliveryRead, cur.State)
 
-	moved, err := b.st.UpsertAppointment(b.ctx, "p", ref, schemas.Appointment{ExternalID: "a1", Start: time.Date(2027, 1, 14, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Status: schemas.StatusBooked}, "f2")
+	moved, err := b.st.UpsertAppointment(b.ctx, "p", ref, schemas.Appointment{ExternalID: "a1", Start: time.Date(2027, 1, 14, 13, 0, 0, 0, time.UTC), DurationMinutes: 30, Status: schemas.StatusBooked}, "csv:p", "f2")
 	require.NoError(t, err)
 	require.True(t, moved.Moved)
 	require.Equal(t, schemas.StatusMoved, moved.Status)

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS appointments (
     practitioner TEXT NOT NULL DEFAULT '',
     kind         BLOB,            -- clinical detail: sealed, never in a message
     status       TEXT NOT NULL,
+    source       TEXT NOT NULL DEFAULT '',  -- format:profile of the export that last listed it
     source_file  TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
