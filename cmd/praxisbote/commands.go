@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -237,7 +238,10 @@ func newIngest(g *globals) *cobra.Command {
 			mapper := ingest.NewMapper(cfg.Location())
 			mapper.Profile = cfg.Ingest.Profile
 			failed := 0
+			progress := newProgress(cmd.ErrOrStderr(), len(args))
+			defer progress.done()
 			for _, path := range args {
+				progress.step(path)
 				f := previewFile{Path: path, Rejected: []schemas.Problem{}, Warnings: []schemas.Problem{}, Skipped: []schemas.Problem{}}
 				data, err := os.ReadFile(path)
 				var b *schemas.Batch
@@ -298,4 +302,41 @@ func newIngest(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the canonical preview as JSON")
 	cmd.Flags().StringVar(&profile, "profile", "", "tabular mapping profile to use instead of picking one by content")
 	return cmd
+}
+
+// progress draws a one-line progress bar on a terminal and nothing
+// elsewhere (pipes, CI logs, tests).
+type progress struct {
+	w     *os.File
+	n, i  int
+	start time.Time
+}
+
+func newProgress(w any, n int) *progress {
+	f, ok := w.(*os.File)
+	if !ok {
+		return &progress{}
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return &progress{}
+	}
+	return &progress{w: f, n: n, start: time.Now()}
+}
+
+func (p *progress) step(name string) {
+	if p.w == nil {
+		return
+	}
+	p.i++
+	const width = 30
+	filled := width * (p.i - 1) / p.n
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	fmt.Fprintf(p.w, "\r[%s] %d/%d %-40.40s", bar, p.i, p.n, filepath.Base(name))
+}
+
+func (p *progress) done() {
+	if p.w == nil {
+		return
+	}
+	fmt.Fprintf(p.w, "\r[%s] %d/%d done in %s%s\n", strings.Repeat("#", 30), p.n, p.n, time.Since(p.start).Round(time.Millisecond), strings.Repeat(" ", 30))
 }

@@ -147,3 +147,20 @@ func TestQRPoster(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")))
 }
+
+func TestProfilesCheck(t *testing.T) {
+	t.Parallel()
+	out, err := run(t, "profiles", "check", filepath.Join("..", "..", "fixtures", "appointments", "termine_utf8_bom.csv"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "profile english-csv")
+	require.Contains(t, out, "yes  english-csv")
+	require.Contains(t, out, "no   ds-win")
+	out, err = run(t, "profiles", "check", filepath.Join("..", "..", "fixtures", "appointments", "termine_charly_like.xlsx"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "profile charly-xlsx")
+	out, err = run(t, "profiles", "list")
+	require.NoError(t, err)
+	for _, name := range []string{"ds-win", "english-csv", "charly-xlsx"} {
+		require.Contains(t, out, name)
+	}
+}
