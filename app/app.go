@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,9 @@ import (
 	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
 	"github.com/praxisbote/praxisbote/pipelines/bus"
+	"github.com/praxisbote/praxisbote/pipelines/delivery"
 	"github.com/praxisbote/praxisbote/pipelines/ingest"
+	"github.com/praxisbote/praxisbote/schemas"
 	"github.com/praxisbote/praxisbote/store/keyring"
 	"github.com/praxisbote/praxisbote/store/sqlite"
 )
@@ -95,6 +98,44 @@ type App struct {
 	secret  string
 	router  *message.Router
 	routerW sync.WaitGroup
+
+	mu       sync.Mutex
+	paused   map[schemas.Channel]time.Time
+	limiters map[schemas.Channel]*delivery.Limiter
+	rnd      *mrand.Rand
+}
+
+// pause rests a channel until a time.
+func (a *App) pause(ch schemas.Channel, until time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.paused[ch] = until
+}
+
+// pausedUntil is when a paused channel may send again.
+func (a *App) pausedUntil(ch schemas.Channel) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.paused[ch]
+}
+
+// limiter is the send pacing of a channel's sending number.
+func (a *App) limiter(ch schemas.Channel) *delivery.Limiter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.limiters[ch]
+	if !ok {
+		l = delivery.NewLimiter(a.Cfg.Delivery.RatePerSecond)
+		a.limiters[ch] = l
+	}
+	return l
+}
+
+// jitter draws the randomness of retry backoff.
+func (a *App) jitter() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.rnd.Float64()
 }
 
 // WebhookSecretHeader is the header 360dialog is configured to send.
@@ -143,7 +184,8 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 		}
 	}
 	a := &App{Cfg: cfg, Dirs: dirs, Store: st, Mapper: ingest.NewMapper(cfg.Location()), Log: opt.Logger,
-		db: db, pub: pub, sub: sub, wlog: wlog, now: opt.Now}
+		db: db, pub: pub, sub: sub, wlog: wlog, now: opt.Now,
+		paused: map[schemas.Channel]time.Time{}, limiters: map[schemas.Channel]*delivery.Limiter{}, rnd: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))}
 	a.Mapper.Profile = cfg.Ingest.Profile
 	if a.busKey, err = st.SystemKey(ctx, "bus"); err != nil {
 		db.Close()

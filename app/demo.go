@@ -69,6 +69,8 @@ type Summary struct {
 	Cancelled          int               `json:"cancelled"`
 	Failed             int               `json:"failed"`
 	Dead               int               `json:"dead"`
+	DeadReasons        []string          `json:"dead_reasons"`
+	Retries            int               `json:"retries"`
 	Replies            map[string]int    `json:"replies"`
 	Inbox              int               `json:"inbox"`
 	WritebackFiles     int               `json:"writeback_files"`
@@ -110,6 +112,20 @@ func mustBerlin() *time.Location {
 // patient replies come back through the real webhook endpoint, and answers
 // are written to the writeback folder.
 func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io.Writer) (Summary, error) {
+	return RunDemoWith(ctx, cfg, dataDir, progress, DemoOptions{})
+}
+
+// DemoOptions vary the demo.
+type DemoOptions struct {
+	// Faults is the share of provider API calls the sandbox fails
+	// transiently (mixed 500, 503, 429 with Retry-After, timeouts).
+	Faults float64
+	// Seed makes the faults repeatable.
+	Seed uint64
+}
+
+// RunDemoWith is RunDemo with options.
+func RunDemoWith(ctx context.Context, cfg config.Config, dataDir string, progress io.Writer, opt DemoOptions) (Summary, error) {
 	clock := &SimClock{t: DemoStart}
 	secretBytes := make([]byte, 16)
 	if _, err := rand.Read(secretBytes); err != nil {
@@ -143,6 +159,13 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 	// reminder with error 131026, as WhatsApp does, and the reminder falls
 	// back to SMS, which he consented to on the anamnesis form.
 	sb.FailNumber("+491713920005", 131026)
+	clientTimeout := 10 * time.Second
+	if opt.Faults > 0 {
+		// Timeouts among the faults: the sandbox holds those requests
+		// longer than the client waits.
+		clientTimeout = time.Second
+		sb.Fault(sandbox.Fault{Rate: opt.Faults, Mixed: true, Delay: 1500 * time.Millisecond, Seed: opt.Seed})
+	}
 	sbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return Summary{}, err
@@ -150,12 +173,12 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 	sbSrv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = sbSrv.Serve(sbLn) }()
 	defer sbSrv.Close()
-	wa, err := whatsapp.New(whatsapp.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: sandboxKey, Timeout: 10 * time.Second})
+	wa, err := whatsapp.New(whatsapp.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: sandboxKey, Timeout: clientTimeout})
 	if err != nil {
 		return Summary{}, err
 	}
 	a.UseWhatsApp(wa)
-	sc, err := sms.New(sms.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: sandboxKey, Sender: cfg.SMS.Sender, Timeout: 10 * time.Second})
+	sc, err := sms.New(sms.Config{BaseURL: "http://" + sbLn.Addr().String(), APIKey: sandboxKey, Sender: cfg.SMS.Sender, Timeout: clientTimeout})
 	if err != nil {
 		return Summary{}, err
 	}
@@ -246,7 +269,7 @@ func RunDemo(ctx context.Context, cfg config.Config, dataDir string, progress io
 	}
 	end := DemoStart.AddDate(1, 0, 0)
 	for {
-		next, err := a.Store.NextDue(ctx)
+		next, err := a.NextWork(ctx)
 		if err != nil {
 			return Summary{}, err
 		}
@@ -376,6 +399,19 @@ func (a *App) Summarize(ctx context.Context) (Summary, error) {
 		return s, err
 	}
 	s.Replies["confirmed"], s.Replies["cancel_requested"], s.Replies["stop"], s.Replies["opt_in"] = confirmed, cancel, stop, optin
+	attempts, attempted, err := a.Store.CountAttempts(ctx, practice)
+	if err != nil {
+		return s, err
+	}
+	s.Retries = attempts - attempted
+	dead, err := a.Store.Deliveries(ctx, sqlite.DeliveryFilter{PracticeID: practice, States: []string{store.DeliveryDead}})
+	if err != nil {
+		return s, err
+	}
+	s.DeadReasons = []string{}
+	for _, d := range dead {
+		s.DeadReasons = append(s.DeadReasons, fmt.Sprintf("delivery %d: %s", d.ID, d.Reason))
+	}
 	entries, err := os.ReadDir(a.Dirs.Writeback)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return s, err
@@ -407,8 +443,11 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "Canonical   %d patients, %d appointments (personal fields encrypted at rest)\n", s.Patients, s.Appointments)
 	fmt.Fprintf(w, "Consent     %d granted, %d withdrawn (append-only, hash-chained)\n", s.ConsentsGranted, s.ConsentsWithdrawn)
 	fmt.Fprintf(w, "Reminders   %d scheduled\n", s.RemindersScheduled)
-	fmt.Fprintf(w, "Delivery    sent whatsapp %d, sms %d; delivered %d (read %d); skipped for missing consent %d; cancelled %d; failed %d; dead %d\n",
-		s.Sent["whatsapp"], s.Sent["sms"], s.Delivered, s.Read, s.SkippedNoConsent, s.Cancelled, s.Failed, s.Dead)
+	fmt.Fprintf(w, "Delivery    sent whatsapp %d, sms %d; delivered %d (read %d); skipped for missing consent %d; cancelled %d; failed %d; dead %d; retries %d\n",
+		s.Sent["whatsapp"], s.Sent["sms"], s.Delivered, s.Read, s.SkippedNoConsent, s.Cancelled, s.Failed, s.Dead, s.Retries)
+	for _, r := range s.DeadReasons {
+		fmt.Fprintf(w, "            dead: %s\n", r)
+	}
 	fmt.Fprintf(w, "Replies     confirmed %d, cancel requested %d, stop %d, opt-in %d; %d to the staff inbox\n",
 		s.Replies["confirmed"], s.Replies["cancel_requested"], s.Replies["stop"], s.Replies["opt_in"], s.Inbox)
 	fmt.Fprintf(w, "Writeback   %d answer files in %s\n", s.WritebackFiles, s.WritebackDir)

@@ -252,7 +252,41 @@ func (a *App) Tick(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("reminder %d: %w", r.ID, err)
 		}
 	}
+	retries, err := a.Store.DueRetries(ctx, a.now(), 500)
+	if err != nil {
+		return n, err
+	}
+	for _, id := range retries {
+		err := a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
+			ok, err := q.ClaimRetry(ctx, id)
+			if err != nil || !ok {
+				return err
+			}
+			n++
+			return a.publishTx(tx, TopicDeliveryRequested, deliveryRequested{DeliveryID: id})
+		})
+		if err != nil {
+			return n, fmt.Errorf("retry of delivery %d: %w", id, err)
+		}
+	}
 	return n, nil
+}
+
+// NextWork is when the scheduler next has something to do: the earliest
+// due reminder or retry; zero when nothing waits.
+func (a *App) NextWork(ctx context.Context) (time.Time, error) {
+	r, err := a.Store.NextDue(ctx)
+	if err != nil {
+		return r, err
+	}
+	d, err := a.Store.NextRetry(ctx)
+	if err != nil {
+		return r, err
+	}
+	if r.IsZero() || (!d.IsZero() && d.Before(r)) {
+		return d, nil
+	}
+	return r, nil
 }
 
 // handleDeliveryRequested runs the consent gate at send time, picks the
@@ -321,9 +355,24 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	if !ok {
 		return end(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
 	}
+	now := a.now()
+	if until := a.pausedUntil(ch); until.After(now) {
+		return q.ScheduleRetry(ctx, d.ID, until, "channel "+string(ch)+" paused after a channel-wide error", d.ProviderCode)
+	}
+	if spacing := a.Cfg.Delivery.RecipientSpacing; spacing > 0 {
+		last, err := q.LastSentTo(ctx, d.PracticeID, d.ToIndex, ch)
+		if err != nil {
+			return err
+		}
+		if !last.IsZero() && now.Sub(last) < spacing {
+			return q.ScheduleRetry(ctx, d.ID, last.Add(spacing), "spacing messages to the same number", "")
+		}
+	}
 	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
 		return err
 	}
+	attempts := d.Attempts + 1
+	a.limiter(ch).Wait()
 	start := appt.Start.In(a.Cfg.Location())
 	// Date, time and practice only: the kind of treatment is clinical
 	// detail and never goes into a message.
@@ -342,13 +391,28 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 		code := ""
 		if errors.As(err, &perr) {
 			code = perr.Code
-		}
-		if provider.KindOf(err) == provider.Transient {
-			if err := q.MarkError(ctx, d.ID, err.Error(), code); err != nil {
-				return err
+			if code == "" && perr.HTTPStatus != 0 {
+				code = fmt.Sprint(perr.HTTPStatus)
 			}
-			a.Log.Warn("send failed, will retry", "delivery", d.ID, "channel", ch, "err", err)
-			return err
+		}
+		switch provider.KindOf(err) {
+		case provider.Transient:
+			next, ok := a.Cfg.Delivery.Retry.Next(attempts, now, provider.RetryAfterOf(err), a.jitter)
+			if !ok {
+				if err := q.MarkEnded(ctx, d.ID, store.DeliveryDead, fmt.Sprintf("gave up after %d attempts: %v", attempts, err), code); err != nil {
+					return err
+				}
+				return a.reminderDone(ctx, q, d)
+			}
+			a.Log.Warn("send failed, retry scheduled", "delivery", d.ID, "channel", ch, "attempt", attempts, "retry_at", next, "err", err)
+			return q.ScheduleRetry(ctx, d.ID, next, err.Error(), code)
+		case provider.ChannelWide:
+			// A bad key, a paused template or no credit fails every message
+			// alike: rest the channel instead of burning the queue.
+			until := now.Add(a.Cfg.Delivery.ChannelPause)
+			a.pause(ch, until)
+			a.Log.Error("ALERT: channel paused after a channel-wide provider error", "channel", ch, "until", until, "err", err)
+			return q.ScheduleRetry(ctx, d.ID, until, err.Error(), code)
 		}
 		if err := q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), code); err != nil {
 			return err

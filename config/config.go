@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/praxisbote/praxisbote/pipelines/delivery"
 	"github.com/praxisbote/praxisbote/pipelines/reminders"
 	"github.com/praxisbote/praxisbote/schemas"
 )
@@ -35,6 +36,8 @@ type Config struct {
 	WhatsApp WhatsApp `yaml:"whatsapp"`
 	// SMS is the seven.io connection.
 	SMS SMS `yaml:"sms"`
+	// Delivery controls retries, rate limits and channel pauses.
+	Delivery Delivery `yaml:"delivery"`
 	// HTTP is the webhook and API server.
 	HTTP HTTP `yaml:"http"`
 	// Ingest controls the watched export folder.
@@ -112,6 +115,20 @@ type SMS struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// Delivery controls how sends are paced and retried.
+type Delivery struct {
+	// Retry is the retry budget and backoff for transient failures.
+	Retry delivery.RetryPolicy `yaml:"retry"`
+	// RatePerSecond caps sends per sending number (WhatsApp: 80/s).
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	// RecipientSpacing is the least time between two messages to the same
+	// number (WhatsApp asks for about 6 s).
+	RecipientSpacing time.Duration `yaml:"recipient_spacing"`
+	// ChannelPause is how long a channel rests after a channel-wide error
+	// (bad key, paused template, no credit) before it is tried again.
+	ChannelPause time.Duration `yaml:"channel_pause"`
+}
+
 // HTTP is the server for provider webhooks and the API.
 type HTTP struct {
 	// Listen is the address the server binds.
@@ -158,6 +175,7 @@ func Default() Config {
 		},
 		WhatsApp:  WhatsApp{BaseURL: "sandbox", Timeout: 10 * time.Second},
 		SMS:       SMS{BaseURL: "sandbox", Sender: "PraxisBsp", Timeout: 10 * time.Second},
+		Delivery:  Delivery{Retry: delivery.DefaultRetryPolicy(), RatePerSecond: 80, RecipientSpacing: 6 * time.Second, ChannelPause: 15 * time.Minute},
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
 		Ingest:    Ingest{StableFor: 2 * time.Second, Rescan: 10 * time.Second},
 		Writeback: Writeback{},
@@ -201,6 +219,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Reminders.QuietHours.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if c.Delivery.Retry.MaxAttempts < 1 || c.Delivery.Retry.Base <= 0 || c.Delivery.Retry.Max < c.Delivery.Retry.Base {
+		return errors.New("config: delivery.retry needs max_attempts ≥ 1 and 0 < base ≤ max")
 	}
 	if len(c.SMS.Sender) > 11 && strings.Trim(c.SMS.Sender, "+0123456789") != "" {
 		return fmt.Errorf("config: sms.sender %q: an alphanumeric sender has at most 11 characters", c.SMS.Sender)
@@ -293,6 +314,12 @@ func applyEnv(v reflect.Value, prefix string, lookup func(string) (string, bool)
 				return fmt.Errorf("config: %s: %w", key, err)
 			}
 			fv.SetInt(int64(n))
+		case fv.Kind() == reflect.Float64:
+			f, err := strconv.ParseFloat(raw, 64)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", key, err)
+			}
+			fv.SetFloat(f)
 		case fv.Kind() == reflect.Bool:
 			b, err := strconv.ParseBool(raw)
 			if err != nil {

@@ -26,6 +26,8 @@ import (
 
 func newDemo(g *globals) *cobra.Command {
 	var asJSON bool
+	var faults float64
+	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole path on the bundled fixtures: ingest, consent, reminders, sandbox WhatsApp, replies, writeback",
@@ -38,7 +40,7 @@ func newDemo(g *globals) *cobra.Command {
 			if asJSON {
 				progress = cmd.ErrOrStderr()
 			}
-			s, err := app.RunDemo(cmd.Context(), cfg, g.dataDir, progress)
+			s, err := app.RunDemoWith(cmd.Context(), cfg, g.dataDir, progress, app.DemoOptions{Faults: faults, Seed: seed})
 			if err != nil {
 				return err
 			}
@@ -52,6 +54,8 @@ func newDemo(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	cmd.Flags().Float64Var(&faults, "faults", 0, "share (0..1) of provider calls the sandbox fails transiently: mixed 5xx, 429 with Retry-After, timeouts")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the fault injection")
 	return cmd
 }
 

@@ -92,6 +92,10 @@ type Fault struct {
 	Delay      time.Duration // hold the request this long first (client timeouts)
 	Seed       uint64
 	Channel    string // "whatsapp", "sms" or "" for both
+	// Mixed draws each failure from a mix like a bad day at a provider:
+	// 500, 503, 429 with Retry-After 1s, and a response held back past
+	// Delay (a client timeout). Status and RetryAfter are then ignored.
+	Mixed bool
 }
 
 // Server is the emulator. Create it with New.
@@ -303,6 +307,18 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, channel str
 	s.mu.Lock()
 	f := s.fault
 	hit := f.Rate > 0 && (f.Channel == "" || f.Channel == channel) && s.rng.Float64() < f.Rate
+	if hit && f.Mixed {
+		switch s.rng.IntN(4) {
+		case 0:
+			f.Status, f.RetryAfter, f.Delay = http.StatusInternalServerError, 0, 0
+		case 1:
+			f.Status, f.RetryAfter, f.Delay = http.StatusServiceUnavailable, 0, 0
+		case 2:
+			f.Status, f.RetryAfter, f.Delay = http.StatusTooManyRequests, time.Second, 0
+		default:
+			f.Status, f.RetryAfter = http.StatusGatewayTimeout, 0
+		}
+	}
 	s.mu.Unlock()
 	if !hit {
 		return false

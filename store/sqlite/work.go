@@ -485,3 +485,67 @@ func (q *Q) SetChannel(ctx context.Context, id int64, ch schemas.Channel) error 
 	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET channel = ?, updated_at = ? WHERE id = ?`, string(ch), ts(q.now()), id)
 	return err
 }
+
+// ScheduleRetry parks a delivery until at: the attempt failed transiently
+// and waiting is cheaper than holding anything open.
+func (q *Q) ScheduleRetry(ctx context.Context, id int64, at time.Time, reason, code string) error {
+	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'scheduled', next_attempt_at = ?, reason = ?, provider_code = ?, updated_at = ? WHERE id = ?`,
+		ts(at), reason, code, ts(q.now()), id)
+	return err
+}
+
+// DueRetries lists deliveries whose retry time has come.
+func (q *Q) DueRetries(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	rows, err := q.x.QueryContext(ctx, `SELECT id FROM deliveries WHERE next_attempt_at <> '' AND next_attempt_at <= ? AND state = 'scheduled' ORDER BY next_attempt_at, id LIMIT ?`, ts(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ClaimRetry takes a due retry for publishing; false if someone else did.
+func (q *Q) ClaimRetry(ctx context.Context, id int64) (bool, error) {
+	res, err := q.x.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = '' WHERE id = ? AND next_attempt_at <> '' AND state = 'scheduled'`, id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// NextRetry is the earliest retry time, zero if none waits.
+func (q *Q) NextRetry(ctx context.Context) (time.Time, error) {
+	var at sql.NullString
+	err := q.x.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM deliveries WHERE next_attempt_at <> '' AND state = 'scheduled'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, err
+	}
+	return parseTS(at.String), nil
+}
+
+// LastSentTo is when the practice last sent to a number on a channel.
+func (q *Q) LastSentTo(ctx context.Context, practice, toIndex string, ch schemas.Channel) (time.Time, error) {
+	var at sql.NullString
+	err := q.x.QueryRowContext(ctx, `SELECT MAX(sent_at) FROM deliveries WHERE practice_id = ? AND to_index = ? AND channel = ? AND sent_at <> ''`,
+		practice, toIndex, string(ch)).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, err
+	}
+	return parseTS(at.String), nil
+}
+
+// CountAttempts sums the attempts of all deliveries (retries = attempts
+// beyond the first).
+func (q *Q) CountAttempts(ctx context.Context, practice string) (attempts, deliveries int, err error) {
+	err = q.x.QueryRowContext(ctx, `SELECT COALESCE(SUM(attempts), 0), COUNT(*) FROM deliveries WHERE practice_id = ? AND attempts > 0`, practice).Scan(&attempts, &deliveries)
+	return attempts, deliveries, err
+}

@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     provider_code       TEXT NOT NULL DEFAULT '',
     provider_message_id TEXT UNIQUE,
     replay_count        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at     TEXT NOT NULL DEFAULT '',  -- a retry waits for this time
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL,
     sent_at             TEXT NOT NULL DEFAULT '',
@@ -114,6 +115,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     read_at             TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state);
+CREATE INDEX IF NOT EXISTS deliveries_retry ON deliveries(next_attempt_at) WHERE next_attempt_at <> '';
 CREATE INDEX IF NOT EXISTS deliveries_to ON deliveries(to_index, sent_at);
 
 CREATE TABLE IF NOT EXISTS delivery_events (
