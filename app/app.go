@@ -96,6 +96,7 @@ type App struct {
 	smsHook string
 	now     func() time.Time
 	secret  string
+	signing string // 360dialog signing secret; when set, x-360dialog-signature is required
 	router  *message.Router
 	routerW sync.WaitGroup
 
@@ -214,6 +215,7 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 			return nil, err
 		}
 	}
+	a.signing = os.Getenv("PRAXISBOTE_WEBHOOK_SIGNING_SECRET")
 	a.smsHook = os.Getenv("PRAXISBOTE_SMS_HOOK_TOKEN")
 	if a.smsHook == "" {
 		a.smsHook = a.secret

@@ -47,7 +47,7 @@ func (a *App) serveWhatsAppWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if err := whatsapp.Authenticate(r, body, whatsapp.AuthConfig{SharedSecretHeader: WebhookSecretHeader, SharedSecret: a.secret}); err != nil {
+	if err := whatsapp.Authenticate(r, body, whatsapp.AuthConfig{SharedSecretHeader: WebhookSecretHeader, SharedSecret: a.secret, SigningSecret: a.signing}); err != nil {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
@@ -269,6 +269,9 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 			Purposes: schemas.Purposes, Action: schemas.ConsentWithdrawn, Source: schemas.SourceChatKeyword,
 			OccurredAt: m.At, Evidence: evidence(m)}, "chat")
 		if err != nil {
+			return err
+		}
+		if _, err := q.CancelQueuedTo(ctx, practice, idx, m.Channel, "consent withdrawn by STOP"); err != nil {
 			return err
 		}
 		return outcome(one, 0, "consent")

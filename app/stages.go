@@ -538,8 +538,13 @@ func (a *App) handleWriteback(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	name, err := pmswriteback.WriteCSV(a.Dirs.Writeback, pmswriteback.Answer{PracticeID: a.Cfg.Practice.ID, PatientID: appt.PatientExt,
-		AppointmentID: appt.ExternalID, Action: ev.Action, At: ev.At}, a.Cfg.Location(), ev.WritebackID)
+	answer := pmswriteback.Answer{PracticeID: a.Cfg.Practice.ID, PatientID: appt.PatientExt, AppointmentID: appt.ExternalID, Action: ev.Action, At: ev.At}
+	var name string
+	if a.Cfg.Writeback.Format == "gdt" {
+		name, err = pmswriteback.WriteGDT(a.Dirs.Writeback, answer, a.Cfg.Location(), ev.WritebackID, a.Cfg.Writeback.GDTSender, a.Cfg.Writeback.GDTReceiver)
+	} else {
+		name, err = pmswriteback.WriteCSV(a.Dirs.Writeback, answer, a.Cfg.Location(), ev.WritebackID)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "already exists") {
 			return nil // written before a crash, event delivered again

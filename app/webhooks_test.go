@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/praxisbote/praxisbote/connectors/sandbox"
 	"github.com/praxisbote/praxisbote/connectors/sms"
 	"github.com/praxisbote/praxisbote/connectors/whatsapp"
+	"github.com/praxisbote/praxisbote/mapping/gdt"
 	"github.com/praxisbote/praxisbote/pipelines/delivery"
 	"github.com/praxisbote/praxisbote/schemas"
 	"github.com/praxisbote/praxisbote/store"
@@ -360,4 +362,57 @@ func TestWebhookRepliesReachThePMS(t *testing.T) {
 	require.Equal(t, "\U0001F44D", inbox[0].Body)
 
 	require.Len(t, b.writebacks(t), 3, "confirm, button confirm, cancel request")
+}
+
+func TestGDTWritebackAndStopCancelsQueued(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	b.a.Cfg.Writeback.Format = "gdt"
+	// A reminder to Erika waits for a retry when she sends STOPP.
+	appt, err := b.a.Store.AppointmentByExternalID(b.ctx, "praxis-dr-beispiel", "10006-20270113T1400")
+	require.NoError(t, err)
+	queued, err := b.a.Store.CreateDelivery(b.ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
+		Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: b.a.Store.BlindIndex("+491713920006")})
+	require.NoError(t, err)
+	require.NoError(t, b.a.Store.ScheduleRetry(b.ctx, queued.ID, berlinTime(t, "2027-01-12T13:00:00+01:00"), "503", "503"))
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_text_ja.json", testSecret))
+	entries, err := os.ReadDir(b.a.Dirs.Writeback)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, ".gdt", filepath.Ext(entries[0].Name()))
+	data, err := os.ReadFile(filepath.Join(b.a.Dirs.Writeback, entries[0].Name()))
+	require.NoError(t, err)
+	recs, problems, err := gdt.Decode(data)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	require.Equal(t, []string{"10006"}, recs[0].Values("3000"))
+	require.Contains(t, recs[0].Values("6228"), "Termin vom Patienten bestätigt")
+
+	require.Equal(t, http.StatusOK, b.post(t, "inbound_text_stopp.json", testSecret))
+	d, err := b.a.Store.Delivery(b.ctx, queued.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliveryCancelled, d.State, "STOP cancels what is queued for that channel")
+}
+
+func TestSignedWebhooks(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	b.a.signing = "signing-secret"
+	body, err := os.ReadFile(filepath.Join("..", "fixtures", "webhooks", "360dialog", "status_delivered.json"))
+	require.NoError(t, err)
+	send := func(sig string) int {
+		req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/webhooks/360dialog", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set(WebhookSecretHeader, testSecret)
+		if sig != "" {
+			req.Header.Set("x-360dialog-signature", sig)
+		}
+		return b.do(t, req)
+	}
+	require.Equal(t, http.StatusUnauthorized, send(""), "a signing secret makes the signature mandatory")
+	require.Equal(t, http.StatusUnauthorized, send(hex.EncodeToString(whatsapp.Sign([]byte("other"), "signing-secret"))))
+	require.Equal(t, store.DeliverySent, b.state(t, "W1"))
+	require.Equal(t, http.StatusOK, send(hex.EncodeToString(whatsapp.Sign(body, "signing-secret"))))
+	require.Equal(t, store.DeliveryDelivered, b.state(t, "W1"))
 }

@@ -155,6 +155,13 @@ type Ingest struct {
 type Writeback struct {
 	// Dir overrides <data dir>/writeback (the PMS import folder).
 	Dir string `yaml:"dir"`
+	// Format is csv (one ';' line per answer) or gdt (a GDT 6310 record
+	// per answer, filed by the PMS under the patient).
+	Format string `yaml:"format"`
+	// GDTReceiver and GDTSender are the GDT ids (8315/8316) of the PMS and
+	// of praxisbote.
+	GDTReceiver string `yaml:"gdt_receiver"`
+	GDTSender   string `yaml:"gdt_sender"`
 }
 
 // Default is the configuration without a file: the fictional practice of
@@ -178,7 +185,7 @@ func Default() Config {
 		Delivery:  Delivery{Retry: delivery.DefaultRetryPolicy(), RatePerSecond: 80, RecipientSpacing: 6 * time.Second, ChannelPause: 15 * time.Minute},
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
 		Ingest:    Ingest{StableFor: 2 * time.Second, Rescan: 10 * time.Second},
-		Writeback: Writeback{},
+		Writeback: Writeback{Format: "csv", GDTReceiver: "PRAX_EDV", GDTSender: "PRAXBOTE"},
 	}
 }
 
@@ -219,6 +226,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Reminders.QuietHours.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if c.Writeback.Format != "csv" && c.Writeback.Format != "gdt" {
+		return fmt.Errorf("config: writeback.format %q: want csv or gdt", c.Writeback.Format)
 	}
 	if c.Delivery.Retry.MaxAttempts < 1 || c.Delivery.Retry.Base <= 0 || c.Delivery.Retry.Max < c.Delivery.Retry.Base {
 		return errors.New("config: delivery.retry needs max_attempts ≥ 1 and 0 < base ≤ max")

@@ -549,3 +549,16 @@ func (q *Q) CountAttempts(ctx context.Context, practice string) (attempts, deliv
 	err = q.x.QueryRowContext(ctx, `SELECT COALESCE(SUM(attempts), 0), COUNT(*) FROM deliveries WHERE practice_id = ? AND attempts > 0`, practice).Scan(&attempts, &deliveries)
 	return attempts, deliveries, err
 }
+
+// CancelQueuedTo cancels deliveries on a channel to a number that have not
+// gone out yet: after STOP nothing queued may still be sent.
+func (q *Q) CancelQueuedTo(ctx context.Context, practice, toIndex string, ch schemas.Channel, reason string) (int, error) {
+	res, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', reason = ?, next_attempt_at = '', updated_at = ?
+		WHERE practice_id = ? AND to_index = ? AND channel = ? AND state IN ('scheduled', 'sending') AND provider_message_id IS NULL`,
+		reason, ts(q.now()), practice, toIndex, string(ch))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
