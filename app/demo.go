@@ -244,15 +244,22 @@ func RunDemoWith(ctx context.Context, cfg config.Config, dataDir string, progres
 	}
 	say("1 ingest     exports imported from %s, archived to %s", a.Dirs.Inbox, a.Dirs.Archive)
 
-	// 2. A patient scans the QR poster at reception.
-	clock.Set(time.Date(2027, 1, 8, 10, 2, 17, 0, clock.Now().Location()))
-	if _, err := sb.Reply(ctx, "+491713920002", "Anmelden "+cfg.Practice.Code, ""); err != nil {
-		return Summary{}, fmt.Errorf("demo: QR opt-in: %w", err)
-	}
-	if err := settle(); err != nil {
+	// 2. A patient scans the QR poster at reception (once per data dir: a
+	// second run must not invent a second opt-in).
+	optIns, err := a.Store.Count(ctx, "inbound_messages", "practice_id = ? AND intent = 'opt_in'", cfg.Practice.ID)
+	if err != nil {
 		return Summary{}, err
 	}
-	say("2 consent    QR opt-in \"Anmelden %s\" received from one patient", cfg.Practice.Code)
+	if optIns == 0 {
+		clock.Set(time.Date(2027, 1, 8, 10, 2, 17, 0, clock.Now().Location()))
+		if _, err := sb.Reply(ctx, "+491713920002", "Anmelden "+cfg.Practice.Code, ""); err != nil {
+			return Summary{}, fmt.Errorf("demo: QR opt-in: %w", err)
+		}
+		if err := settle(); err != nil {
+			return Summary{}, err
+		}
+		say("2 consent    QR opt-in \"Anmelden %s\" received from one patient, confirmation sent", cfg.Practice.Code)
+	}
 
 	// 3. Walk the calendar: each due reminder is sent when its time comes;
 	// patients answer some of them a few minutes later.
@@ -301,8 +308,8 @@ func (a *App) demoReplies(ctx context.Context, sb *sandbox.Server, clock *SimClo
 	}
 	sort.Slice(sent, func(i, j int) bool { return sent[i].ID < sent[j].ID })
 	for _, d := range sent {
-		if answered[d.ID] {
-			continue
+		if answered[d.ID] || d.AppointmentID == 0 {
+			continue // patients answer reminders, not confirmations
 		}
 		answered[d.ID] = true
 		p, err := a.Store.Patient(ctx, d.PatientID)

@@ -38,9 +38,10 @@ func TestDemo(t *testing.T) {
 	// Sent: 10001 (two appointments × 2), 10002 after the QR opt-in (2),
 	// 10005 (48 h; WhatsApp accepts, then fails with 131026, and the SMS
 	// fallback is delivered; the day-before one is cancelled after "Nein"),
-	// 10006 (48 h; the day-before one is skipped after STOPP).
-	require.Equal(t, map[string]int{"whatsapp": 8, "sms": 1}, s.Sent)
-	require.Equal(t, 8, s.Delivered)
+	// 10006 (48 h; the day-before one is skipped after STOPP); plus the
+	// answers to the QR opt-in and to the STOPP.
+	require.Equal(t, map[string]int{"whatsapp": 10, "sms": 1}, s.Sent)
+	require.Equal(t, 10, s.Delivered)
 	require.Equal(t, 1, s.Failed, "the WhatsApp message to a number not on WhatsApp")
 	require.Equal(t, 6, s.Cancelled, "three patients without a mobile × 2 rules")
 	require.Equal(t, 31, s.SkippedNoConsent)

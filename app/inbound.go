@@ -261,6 +261,9 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 		if err != nil {
 			return err
 		}
+		if err := a.queueConfirmation(msg, q, m.Channel, from.E164, idx, one, "opt_in"); err != nil {
+			return err
+		}
 		return outcome(one, 0, "consent")
 	case inbound.IntentStop:
 		// STOP on a channel withdraws that channel, for every purpose, for
@@ -272,6 +275,9 @@ func (a *App) applyMessage(ctx context.Context, msg *message.Message, q *sqlite.
 			return err
 		}
 		if _, err := q.CancelQueuedTo(ctx, practice, idx, m.Channel, "consent withdrawn by STOP"); err != nil {
+			return err
+		}
+		if err := a.queueConfirmation(msg, q, m.Channel, from.E164, idx, one, "stop"); err != nil {
 			return err
 		}
 		return outcome(one, 0, "consent")
@@ -379,4 +385,19 @@ func evidence(m incoming) string {
 		return "seven:" + m.ID
 	}
 	return "wamid:" + m.ID
+}
+
+// queueConfirmation queues the answer to an opt-in or a STOP. The number
+// is sealed into the delivery: it may belong to no patient yet.
+func (a *App) queueConfirmation(msg *message.Message, q *sqlite.Q, ch schemas.Channel, e164, idx string, patientID int64, kind string) error {
+	sealed, err := a.busKey.Seal([]byte(e164), []byte("deliveries|to|"+idx))
+	if err != nil {
+		return err
+	}
+	d, err := q.CreateDelivery(msg.Context(), store.Delivery{PracticeID: a.Cfg.Practice.ID, PatientID: patientID, Channel: ch,
+		Purpose: schemas.PurposeConsentConfirmation, Template: kind, ToIndex: idx, ToSealed: sealed})
+	if err != nil {
+		return err
+	}
+	return a.publishFrom(msg, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
 }

@@ -311,6 +311,9 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	if d.ProviderMessageID != "" || (d.State != store.DeliveryScheduled && d.State != store.DeliverySending) {
 		return nil // already sent or ended: never send twice
 	}
+	if d.Purpose == schemas.PurposeConsentConfirmation {
+		return a.sendConfirmation(msg, q, d)
+	}
 	end := func(state, reason string) error {
 		if err := q.MarkEnded(ctx, d.ID, state, reason, ""); err != nil {
 			return err
@@ -387,46 +390,97 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 			QuickReplyPayloads: []string{"CONFIRM:apt-" + appt.ExternalID, "CANCEL:apt-" + appt.ExternalID}})
 	}
 	if err != nil {
-		var perr *provider.Error
-		code := ""
-		if errors.As(err, &perr) {
-			code = perr.Code
-			if code == "" && perr.HTTPStatus != 0 {
-				code = fmt.Sprint(perr.HTTPStatus)
-			}
-		}
-		switch provider.KindOf(err) {
-		case provider.Transient:
-			next, ok := a.Cfg.Delivery.Retry.Next(attempts, now, provider.RetryAfterOf(err), a.jitter)
-			if !ok {
-				if err := q.MarkEnded(ctx, d.ID, store.DeliveryDead, fmt.Sprintf("gave up after %d attempts: %v", attempts, err), code); err != nil {
-					return err
-				}
-				return a.reminderDone(ctx, q, d)
-			}
-			a.Log.Warn("send failed, retry scheduled", "delivery", d.ID, "channel", ch, "attempt", attempts, "retry_at", next, "err", err)
-			return q.ScheduleRetry(ctx, d.ID, next, err.Error(), code)
-		case provider.ChannelWide:
-			// A bad key, a paused template or no credit fails every message
-			// alike: rest the channel instead of burning the queue.
-			until := now.Add(a.Cfg.Delivery.ChannelPause)
-			a.pause(ch, until)
-			a.Log.Error("ALERT: channel paused after a channel-wide provider error", "channel", ch, "until", until, "err", err)
-			return q.ScheduleRetry(ctx, d.ID, until, err.Error(), code)
-		}
-		if err := q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), code); err != nil {
-			return err
-		}
-		d.State = store.DeliveryFailed
-		if provider.KindOf(err) == provider.Permanent {
-			return a.fallback(msg, q, d, history)
-		}
-		return a.reminderDone(ctx, q, d)
+		return a.sendFailed(msg, q, d, attempts, now, err, history)
 	}
 	if err := q.MarkSent(ctx, d.ID, id); err != nil {
 		return err
 	}
 	return a.reminderDone(ctx, q, d)
+}
+
+// sendFailed decides what a failed send leads to: a parked retry
+// (transient), a paused channel (channel-wide), a fallback to another
+// consented channel (permanent), or a dead letter when the budget is spent.
+func (a *App) sendFailed(msg *message.Message, q *sqlite.Q, d store.Delivery, attempts int, now time.Time, err error, history []store.ConsentRecord) error {
+	ctx := msg.Context()
+	var perr *provider.Error
+	code := ""
+	if errors.As(err, &perr) {
+		code = perr.Code
+		if code == "" && perr.HTTPStatus != 0 {
+			code = fmt.Sprint(perr.HTTPStatus)
+		}
+	}
+	switch provider.KindOf(err) {
+	case provider.Transient:
+		next, ok := a.Cfg.Delivery.Retry.Next(attempts, now, provider.RetryAfterOf(err), a.jitter)
+		if !ok {
+			if err := q.MarkEnded(ctx, d.ID, store.DeliveryDead, fmt.Sprintf("gave up after %d attempts: %v", attempts, err), code); err != nil {
+				return err
+			}
+			return a.reminderDone(ctx, q, d)
+		}
+		a.Log.Warn("send failed, retry scheduled", "delivery", d.ID, "channel", d.Channel, "attempt", attempts, "retry_at", next, "err", err)
+		return q.ScheduleRetry(ctx, d.ID, next, err.Error(), code)
+	case provider.ChannelWide:
+		// A bad key, a paused template or no credit fails every message
+		// alike: rest the channel instead of burning the queue.
+		until := now.Add(a.Cfg.Delivery.ChannelPause)
+		a.pause(d.Channel, until)
+		a.Log.Error("ALERT: channel paused after a channel-wide provider error", "channel", d.Channel, "until", until, "err", err)
+		return q.ScheduleRetry(ctx, d.ID, until, err.Error(), code)
+	}
+	if err := q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), code); err != nil {
+		return err
+	}
+	d.State = store.DeliveryFailed
+	if provider.KindOf(err) == provider.Permanent && d.AppointmentID != 0 {
+		return a.fallback(msg, q, d, history)
+	}
+	return a.reminderDone(ctx, q, d)
+}
+
+// replyWindowService is WhatsApp's customer service window: free text is
+// allowed only this long after the patient's own message.
+const replyWindowService = 24 * time.Hour
+
+// sendConfirmation answers an opt-in or a STOP on the channel it came
+// from, as free text inside the window the patient's message opened.
+func (a *App) sendConfirmation(msg *message.Message, q *sqlite.Q, d store.Delivery) error {
+	ctx := msg.Context()
+	now := a.now()
+	if now.Sub(d.CreatedAt) > replyWindowService {
+		return q.MarkEnded(ctx, d.ID, store.DeliveryCancelled, "outside the 24-hour reply window", "")
+	}
+	number, err := a.busKey.Open(d.ToSealed, []byte("deliveries|to|"+d.ToIndex))
+	if err != nil {
+		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, "recipient cannot be opened: "+err.Error(), "")
+	}
+	text := a.Cfg.Consent.OptInReply
+	if d.Template == "stop" {
+		text = a.Cfg.Consent.StopReply
+	}
+	text = strings.NewReplacer("{{practice}}", a.Cfg.Practice.Name, "{{code}}", a.Cfg.Practice.Code).Replace(text)
+	if until := a.pausedUntil(d.Channel); until.After(now) {
+		return q.ScheduleRetry(ctx, d.ID, until, "channel "+string(d.Channel)+" paused", "")
+	}
+	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
+		return err
+	}
+	a.limiter(d.Channel).Wait()
+	var id string
+	switch {
+	case d.Channel == schemas.ChannelSMS && a.sms != nil:
+		id, err = a.sms.Send(ctx, sms.SMS{To: string(number), Text: text, ForeignID: fmt.Sprint(d.ID)})
+	case d.Channel == schemas.ChannelWhatsApp && a.wa != nil:
+		id, err = a.wa.SendText(ctx, string(number), text)
+	default:
+		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, "channel "+string(d.Channel)+" is not configured", "")
+	}
+	if err != nil {
+		return a.sendFailed(msg, q, d, d.Attempts+1, now, err, nil)
+	}
+	return q.MarkSent(ctx, d.ID, id)
 }
 
 func (a *App) reminderDone(ctx context.Context, q *sqlite.Q, d store.Delivery) error {

@@ -352,6 +352,17 @@ func TestWebhookRepliesReachThePMS(t *testing.T) {
 	require.Contains(t, hist[0].Evidence, "wamid.")
 	require.Contains(t, hist[0].Evidence, "PRAXIS-7F3K")
 	require.Equal(t, "EW-2026-11", hist[0].TextVersion)
+	var confirmations []sandbox.Message
+	for _, m := range b.sb.Messages() {
+		if m.Type == "text" {
+			confirmations = append(confirmations, m)
+		}
+	}
+	require.Len(t, confirmations, 2, "one answer to the STOPP, one to the opt-in")
+	require.Equal(t, "+491713920006", confirmations[0].To)
+	require.Contains(t, confirmations[0].Text, "abgemeldet")
+	require.Equal(t, "+491713920002", confirmations[1].To)
+	require.Contains(t, confirmations[1].Text, "STOP", "the confirmation says how to withdraw")
 
 	require.Equal(t, http.StatusOK, b.post(t, "inbound_reaction.json", testSecret))
 	require.Equal(t, schemas.StatusBooked, b.appt(t, "10007-20270113T1430"), "a reaction is not a confirmation")

@@ -91,6 +91,11 @@ type Consent struct {
 	Texts map[string][]string `yaml:"texts"`
 	// CurrentText is the version a QR opt-in agrees to.
 	CurrentText string `yaml:"current_text"`
+	// OptInReply answers a QR opt-in; it says how to withdraw.
+	// Placeholders: {{practice}}, {{code}}.
+	OptInReply string `yaml:"opt_in_reply"`
+	// StopReply confirms a withdrawal.
+	StopReply string `yaml:"stop_reply"`
 }
 
 // WhatsApp is the 360dialog connection. The API key comes from
@@ -179,6 +184,8 @@ func Default() Config {
 		Consent: Consent{
 			Texts:       map[string][]string{"EW-2026-11": {string(schemas.PurposeAppointmentReminder), string(schemas.PurposeAppointmentChange)}},
 			CurrentText: "EW-2026-11",
+			OptInReply:  "Vielen Dank! Die {{practice}} schickt Ihnen ab jetzt Terminerinnerungen und Terminänderungen über diesen Kanal, nur für Ihre Behandlung, keine Werbung. Antworten Sie jederzeit STOP, um sich abzumelden.",
+			StopReply:   "Sie sind abgemeldet und erhalten über diesen Kanal keine Nachrichten der {{practice}} mehr. Mit „Anmelden {{code}}“ können Sie sich jederzeit wieder anmelden.",
 		},
 		WhatsApp:  WhatsApp{BaseURL: "sandbox", Timeout: 10 * time.Second},
 		SMS:       SMS{BaseURL: "sandbox", Sender: "PraxisBsp", Timeout: 10 * time.Second},

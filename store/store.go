@@ -106,13 +106,16 @@ type Delivery struct {
 	PracticeID string
 	ReminderID int64
 	// FallbackOf is the delivery on another channel this one replaces.
-	FallbackOf        int64
-	AppointmentID     int64
-	PatientID         int64
-	Channel           schemas.Channel
-	Purpose           schemas.Purpose
-	Template          string
-	ToIndex           string
+	FallbackOf    int64
+	AppointmentID int64
+	PatientID     int64
+	Channel       schemas.Channel
+	Purpose       schemas.Purpose
+	Template      string
+	ToIndex       string
+	// ToSealed is the recipient's number sealed with a system key, for
+	// replies to a number that may belong to no patient yet.
+	ToSealed          []byte
 	State             string
 	Reason            string
 	Attempts          int

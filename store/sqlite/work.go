@@ -114,9 +114,9 @@ func (q *Q) CreateDelivery(ctx context.Context, d store.Delivery) (store.Deliver
 	if d.State == "" {
 		d.State = store.DeliveryScheduled
 	}
-	res, err := q.x.ExecContext(ctx, `INSERT INTO deliveries(practice_id, reminder_id, fallback_of, appointment_id, patient_id, channel, purpose, template, to_index, state, reason, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fallback_of) DO NOTHING`, d.PracticeID, nullInt(d.ReminderID), nullInt(d.FallbackOf), nullInt(d.AppointmentID), nullInt(d.PatientID),
-		string(d.Channel), string(d.Purpose), d.Template, d.ToIndex, d.State, d.Reason, ts(now), ts(now))
+	res, err := q.x.ExecContext(ctx, `INSERT INTO deliveries(practice_id, reminder_id, fallback_of, appointment_id, patient_id, channel, purpose, template, to_index, to_sealed, state, reason, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fallback_of) DO NOTHING`, d.PracticeID, nullInt(d.ReminderID), nullInt(d.FallbackOf), nullInt(d.AppointmentID), nullInt(d.PatientID),
+		string(d.Channel), string(d.Purpose), d.Template, d.ToIndex, d.ToSealed, d.State, d.Reason, ts(now), ts(now))
 	if err != nil {
 		return d, fmt.Errorf("create delivery: %w", err)
 	}
@@ -127,13 +127,13 @@ func (q *Q) CreateDelivery(ctx context.Context, d store.Delivery) (store.Deliver
 	return d, nil
 }
 
-const deliveryCols = `id, practice_id, COALESCE(reminder_id, 0), COALESCE(fallback_of, 0), COALESCE(appointment_id, 0), COALESCE(patient_id, 0), channel, purpose, template, to_index, state, reason,
+const deliveryCols = `id, practice_id, COALESCE(reminder_id, 0), COALESCE(fallback_of, 0), COALESCE(appointment_id, 0), COALESCE(patient_id, 0), channel, purpose, template, to_index, to_sealed, state, reason,
 	attempts, provider_code, COALESCE(provider_message_id, ''), replay_count, created_at, updated_at, sent_at, delivered_at, read_at`
 
 func scanDelivery(sc interface{ Scan(...any) error }) (store.Delivery, error) {
 	var d store.Delivery
 	var ch, purpose, created, updated, sent, delivered, read string
-	err := sc.Scan(&d.ID, &d.PracticeID, &d.ReminderID, &d.FallbackOf, &d.AppointmentID, &d.PatientID, &ch, &purpose, &d.Template, &d.ToIndex, &d.State, &d.Reason,
+	err := sc.Scan(&d.ID, &d.PracticeID, &d.ReminderID, &d.FallbackOf, &d.AppointmentID, &d.PatientID, &ch, &purpose, &d.Template, &d.ToIndex, &d.ToSealed, &d.State, &d.Reason,
 		&d.Attempts, &d.ProviderCode, &d.ProviderMessageID, &d.ReplayCount, &created, &updated, &sent, &delivered, &read)
 	d.Channel = schemas.Channel(ch)
 	d.Purpose = schemas.Purpose(purpose)

@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     purpose             TEXT NOT NULL,
     template            TEXT NOT NULL DEFAULT '',
     to_index            TEXT NOT NULL DEFAULT '',
+    to_sealed           BLOB,  -- the number, sealed, for messages to a number without a patient record
     state               TEXT NOT NULL,
     reason              TEXT NOT NULL DEFAULT '',
     attempts            INTEGER NOT NULL DEFAULT 0,
