@@ -164,3 +164,43 @@ func TestProfilesCheck(t *testing.T) {
 		require.Contains(t, out, name)
 	}
 }
+
+func TestConsentRecordHistoryVerify(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csv := filepath.Join("..", "..", "fixtures", "appointments", "termine_ds_cp1252.csv")
+	out, err := run(t, "--data-dir", dir, "ingest", csv)
+	require.NoError(t, err, out)
+	_, err = run(t, "--data-dir", dir, "consent", "record", "--patient", "10007", "--action", "granted")
+	require.ErrorContains(t, err, "--reason is required")
+	out, err = run(t, "--data-dir", dir, "consent", "record", "--patient", "10007", "--action", "granted", "--reason", "paper form at the desk", "--by", "anna")
+	require.NoError(t, err, out)
+	out, err = run(t, "--data-dir", dir, "consent", "record", "--patient", "10007", "--channel", "sms", "--action", "withdrawn", "--reason", "phone call")
+	require.NoError(t, err, out)
+	out, err = run(t, "--data-dir", dir, "consent", "history", "--patient", "10007", "--json")
+	require.NoError(t, err, out)
+	var hist []struct {
+		Channel    string   `json:"channel"`
+		Action     string   `json:"action"`
+		Source     string   `json:"source"`
+		Purposes   []string `json:"purposes"`
+		RecordedBy string   `json:"recorded_by"`
+		Evidence   string   `json:"evidence"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &hist), out)
+	require.Len(t, hist, 2)
+	require.Equal(t, "granted", hist[0].Action)
+	require.Equal(t, "staff", hist[0].Source)
+	require.Equal(t, "staff:anna", hist[0].RecordedBy)
+	require.Equal(t, []string{"appointment_change", "appointment_reminder"}, hist[0].Purposes)
+	require.Equal(t, "staff: paper form at the desk", hist[0].Evidence)
+	require.Equal(t, "withdrawn", hist[1].Action)
+	require.Len(t, hist[1].Purposes, 5)
+	out, err = run(t, "--data-dir", dir, "consent", "history", "--phone", "+49 171 3920007")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "granted")
+	out, err = run(t, "--data-dir", dir, "consent", "verify")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "2 events")
+	require.Contains(t, out, "ok=true")
+}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/praxisbote/praxisbote/app"
 	"github.com/praxisbote/praxisbote/mapping/phone"
+	"github.com/praxisbote/praxisbote/schemas"
 	"github.com/praxisbote/praxisbote/store"
 	"github.com/praxisbote/praxisbote/store/sqlite"
 )
@@ -307,7 +310,80 @@ func newConsent(g *globals) *cobra.Command {
 	}
 	verify.Flags().StringVar(&practice, "practice", "", "practice id (default: the configured practice)")
 	verify.Flags().BoolVar(&verifyJSON, "json", false, "print JSON")
-	root.AddCommand(history, verify)
+	var recPatient, recChannel, recAction, recReason, recBy, recText string
+	var recPurposes []string
+	record := &cobra.Command{
+		Use:   "record --patient ID --channel whatsapp|sms --action granted|withdrawn --reason TEXT",
+		Short: "Record a consent grant or withdrawal a patient gave to staff (phone call, letter, at the desk)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(recReason) == "" {
+				return fmt.Errorf("--reason is required: the ledger keeps why staff recorded consent")
+			}
+			ch := schemas.Channel(recChannel)
+			if ch != schemas.ChannelWhatsApp && ch != schemas.ChannelSMS {
+				return fmt.Errorf("--channel %q: want whatsapp or sms", recChannel)
+			}
+			action := schemas.ConsentAction(recAction)
+			if action != schemas.ConsentGranted && action != schemas.ConsentWithdrawn {
+				return fmt.Errorf("--action %q: want granted or withdrawn", recAction)
+			}
+			a, err := g.openApp(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ctx := cmd.Context()
+			ref, err := a.Store.FindPatient(ctx, a.Cfg.Practice.ID, a.Cfg.Practice.Source, recPatient)
+			if err != nil {
+				return fmt.Errorf("patient %s: %w", recPatient, err)
+			}
+			text := recText
+			if text == "" && action == schemas.ConsentGranted {
+				text = a.Cfg.Consent.CurrentText
+			}
+			var purposes []schemas.Purpose
+			for _, p := range recPurposes {
+				pu, err := schemas.ParsePurpose(p)
+				if err != nil {
+					return err
+				}
+				purposes = append(purposes, pu)
+			}
+			if len(purposes) == 0 {
+				if action == schemas.ConsentWithdrawn {
+					purposes = schemas.Purposes
+				} else {
+					purposes = a.Cfg.TextPurposes(text)
+				}
+			}
+			if len(purposes) == 0 {
+				return fmt.Errorf("no purposes: give --purposes or a --text-version the config declares")
+			}
+			by := recBy
+			if by == "" {
+				by = os.Getenv("USER")
+			}
+			rec, added, err := a.Store.AppendConsent(ctx, a.Cfg.Practice.ID, ref.ID, "", schemas.ConsentEvent{Channel: ch, Purposes: purposes,
+				Action: action, Source: schemas.SourceStaff, OccurredAt: time.Now(), TextVersion: text, Evidence: "staff: " + recReason}, "staff:"+by)
+			if err != nil {
+				return err
+			}
+			if !added {
+				fmt.Fprintln(cmd.OutOrStdout(), "already recorded")
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded: patient %s %s %s for %v (event %d, hash %s)\n", recPatient, ch, action, purposes, rec.ID, rec.Hash[:12])
+			return nil
+		},
+	}
+	record.Flags().StringVar(&recPatient, "patient", "", "PMS patient number")
+	record.Flags().StringVar(&recChannel, "channel", "whatsapp", "whatsapp or sms")
+	record.Flags().StringVar(&recAction, "action", "", "granted or withdrawn")
+	record.Flags().StringVar(&recReason, "reason", "", "why, e.g. \"consent on paper form at the desk\"")
+	record.Flags().StringVar(&recBy, "by", "", "who records it (default $USER)")
+	record.Flags().StringVar(&recText, "text-version", "", "consent text version the patient agreed to (default the current one)")
+	record.Flags().StringSliceVar(&recPurposes, "purposes", nil, "purposes (default: what the text covers; all for a withdrawal)")
+	root.AddCommand(history, verify, record)
 	return root
 }
 
