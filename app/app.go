@@ -86,19 +86,20 @@ type App struct {
 	Mapper ingest.Mapper
 	Log    *slog.Logger
 
-	db      *sql.DB
-	pub     message.Publisher
-	sub     message.Subscriber
-	wlog    watermill.LoggerAdapter
-	busKey  keyring.DataKey
-	wa      *whatsapp.Client
-	sms     *sms.Client
-	smsHook string
-	now     func() time.Time
-	secret  string
-	signing string // 360dialog signing secret; when set, x-360dialog-signature is required
-	router  *message.Router
-	routerW sync.WaitGroup
+	db       *sql.DB
+	pub      message.Publisher
+	sub      message.Subscriber
+	wlog     watermill.LoggerAdapter
+	busKey   keyring.DataKey
+	wa       *whatsapp.Client
+	sms      *sms.Client
+	smsHook  string
+	now      func() time.Time
+	secret   string
+	signing  string // 360dialog signing secret; when set, x-360dialog-signature is required
+	apiToken string
+	router   *message.Router
+	routerW  sync.WaitGroup
 
 	mu       sync.Mutex
 	paused   map[schemas.Channel]time.Time
@@ -216,6 +217,10 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 		}
 	}
 	a.signing = os.Getenv("PRAXISBOTE_WEBHOOK_SIGNING_SECRET")
+	if a.apiToken, err = apiToken(dirs.Data); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.smsHook = os.Getenv("PRAXISBOTE_SMS_HOOK_TOKEN")
 	if a.smsHook == "" {
 		a.smsHook = a.secret

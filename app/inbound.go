@@ -28,6 +28,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/360dialog", a.serveWhatsAppWebhook)
 	mux.HandleFunc("POST /webhooks/seven", a.serveSevenWebhook)
+	a.registerAPI(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := a.db.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

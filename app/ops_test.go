@@ -1,6 +1,11 @@
 package app
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,4 +65,65 @@ func TestReplayNeverResendsWhatTheProviderAccepted(t *testing.T) {
 	require.False(t, res[1].Queued)
 	require.Equal(t, "no such delivery", res[1].Reason)
 	require.Equal(t, "failed", b.state(t, "W4"))
+}
+
+func TestSupportAPI(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	require.Equal(t, 200, b.post(t, "status_failed_131026.json", testSecret))
+	require.Equal(t, 200, b.post(t, "inbound_reaction.json", testSecret))
+	get := func(path, token string) (int, []byte) {
+		req, err := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, body
+	}
+	code, _ := get("/api/deliveries", "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = get("/api/deliveries", "wrong")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, body := get("/api/deliveries?status=failed", b.a.APIToken())
+	require.Equal(t, http.StatusOK, code, string(body))
+	var ds []DeliveryView
+	require.NoError(t, json.Unmarshal(body, &ds))
+	require.Len(t, ds, 1)
+	require.Equal(t, b.ids["W4"], ds[0].ID)
+	require.Equal(t, "131026", ds[0].ProviderCode)
+	require.Equal(t, "10005", ds[0].Patient)
+	require.NotContains(t, string(body), "491713920005", "no phone number in the support API")
+
+	code, body = get("/api/inbox", b.a.APIToken())
+	require.Equal(t, http.StatusOK, code)
+	var inbox []InboxView
+	require.NoError(t, json.Unmarshal(body, &inbox))
+	require.Len(t, inbox, 1)
+	require.Equal(t, "reaction", inbox[0].Type)
+	require.Contains(t, inbox[0].Patient, "10007")
+
+	post := func(body string) (int, []byte) {
+		req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/api/deliveries/replay", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+b.a.APIToken())
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	code, body = post(`{"ids":[` + strconv.FormatInt(b.ids["W4"], 10) + `]}`)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var res []ReplayResult
+	require.NoError(t, json.Unmarshal(body, &res))
+	require.False(t, res[0].Queued, "a message the provider accepted is never replayed")
+	code, _ = post(`{}`)
+	require.Equal(t, http.StatusBadRequest, code)
+	code, _ = post(`{"ids":[1],"colour":"red"}`)
+	require.Equal(t, http.StatusBadRequest, code)
 }

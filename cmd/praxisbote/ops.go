@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,32 +34,6 @@ func (g *globals) openApp(cmd *cobra.Command) (*app.App, error) {
 	return app.Open(cmd.Context(), cfg, g.dataDir, app.Options{})
 }
 
-func fmtTime(t time.Time, loc *time.Location) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(loc).Format(time.RFC3339)
-}
-
-// deliveryJSON is a delivery as support staff see it: no number, no name.
-type deliveryJSON struct {
-	ID                int64  `json:"id"`
-	Practice          string `json:"practice"`
-	Appointment       string `json:"appointment"`
-	Patient           string `json:"patient"`
-	Channel           string `json:"channel"`
-	Purpose           string `json:"purpose"`
-	State             string `json:"state"`
-	Reason            string `json:"reason,omitempty"`
-	Attempts          int    `json:"attempts"`
-	ProviderCode      string `json:"provider_code,omitempty"`
-	ProviderMessageID string `json:"provider_message_id,omitempty"`
-	ReplayCount       int    `json:"replay_count"`
-	SentAt            string `json:"sent_at,omitempty"`
-	DeliveredAt       string `json:"delivered_at,omitempty"`
-	UpdatedAt         string `json:"updated_at"`
-}
-
 func newDeliveries(g *globals) *cobra.Command {
 	root := &cobra.Command{Use: "deliveries", Short: "List and replay deliveries (failed, dead, skipped for missing consent)"}
 	var status, practice string
@@ -75,27 +48,12 @@ func newDeliveries(g *globals) *cobra.Command {
 			}
 			defer a.Close()
 			f := sqlite.DeliveryFilter{PracticeID: practice}
-			if f.PracticeID == "" {
-				f.PracticeID = a.Cfg.Practice.ID
-			}
 			if status != "" {
 				f.States = []string{status}
 			}
-			ds, err := a.Store.Deliveries(cmd.Context(), f)
+			out, err := a.DeliveryViews(cmd.Context(), f)
 			if err != nil {
 				return err
-			}
-			loc := a.Cfg.Location()
-			out := []deliveryJSON{}
-			for _, d := range ds {
-				appt, err := a.Store.Appointment(cmd.Context(), d.AppointmentID)
-				if err != nil && err != store.ErrNotFound {
-					return err
-				}
-				out = append(out, deliveryJSON{ID: d.ID, Practice: d.PracticeID, Appointment: appt.ExternalID, Patient: appt.PatientExt,
-					Channel: string(d.Channel), Purpose: string(d.Purpose), State: d.State, Reason: d.Reason, Attempts: d.Attempts,
-					ProviderCode: d.ProviderCode, ProviderMessageID: d.ProviderMessageID, ReplayCount: d.ReplayCount,
-					SentAt: fmtTime(d.SentAt, loc), DeliveredAt: fmtTime(d.DeliveredAt, loc), UpdatedAt: fmtTime(d.UpdatedAt, loc)})
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
@@ -243,7 +201,7 @@ func newConsent(g *globals) *cobra.Command {
 			out := []consentJSON{}
 			for _, e := range events {
 				c := consentJSON{ID: e.ID, ByPhone: e.PhoneIndex != "", Channel: string(e.Channel), Action: string(e.Action), Source: string(e.Source),
-					TextVersion: e.TextVersion, Evidence: e.Evidence, OccurredAt: fmtTime(e.OccurredAt, loc), RecordedAt: fmtTime(e.RecordedAt, loc),
+					TextVersion: e.TextVersion, Evidence: e.Evidence, OccurredAt: app.FormatTime(e.OccurredAt, loc), RecordedAt: app.FormatTime(e.RecordedAt, loc),
 					RecordedBy: e.RecordedBy, Hash: e.Hash, Purposes: []string{}}
 				for _, p := range e.Purposes {
 					c.Purposes = append(c.Purposes, string(p))
@@ -399,28 +357,9 @@ func newInbox(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			msgs, err := a.Store.Inbox(cmd.Context(), a.Cfg.Practice.ID)
+			out, err := a.InboxViews(cmd.Context())
 			if err != nil {
 				return err
-			}
-			type row struct {
-				ID         int64  `json:"id"`
-				Channel    string `json:"channel"`
-				ReceivedAt string `json:"received_at"`
-				Type       string `json:"type"`
-				Text       string `json:"text"`
-				Intent     string `json:"intent"`
-				Patient    string `json:"patient,omitempty"`
-			}
-			out := []row{}
-			for _, m := range msgs {
-				r := row{ID: m.ID, Channel: string(m.Channel), ReceivedAt: fmtTime(m.ReceivedAt, a.Cfg.Location()), Type: m.Type, Text: m.Body, Intent: m.Intent}
-				if m.PatientID != 0 {
-					if p, err := a.Store.Patient(cmd.Context(), m.PatientID); err == nil {
-						r.Patient = p.PatientRef.ExternalID + " " + p.FamilyName + ", " + p.GivenName
-					}
-				}
-				out = append(out, r)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
@@ -428,7 +367,7 @@ func newInbox(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tRECEIVED\tCHANNEL\tTYPE\tPATIENT\tTEXT")
 			for _, r := range out {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", strconv.FormatInt(r.ID, 10), r.ReceivedAt, r.Channel, r.Type, r.Patient, r.Text)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.ReceivedAt, r.Channel, r.Type, r.Patient, r.Text)
 			}
 			return tw.Flush()
 		},
