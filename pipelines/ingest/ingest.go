@@ -13,6 +13,8 @@ import (
 
 	"github.com/praxisbote/praxisbote/mapping/fhir"
 	"github.com/praxisbote/praxisbote/mapping/gdt"
+	"github.com/praxisbote/praxisbote/mapping/hl7"
+	"github.com/praxisbote/praxisbote/mapping/ical"
 	"github.com/praxisbote/praxisbote/mapping/phone"
 	"github.com/praxisbote/praxisbote/mapping/tabular"
 	"github.com/praxisbote/praxisbote/schemas"
@@ -31,11 +33,14 @@ type Mapper struct {
 	// GDT and FHIR declare where consent sits in anamnesis forms.
 	GDT  gdt.Profile
 	FHIR fhir.Profile
+	ICal ical.Profile
+	HL7  hl7.Profile
 }
 
 // NewMapper returns a mapper with the built-in profiles.
 func NewMapper(loc *time.Location) Mapper {
-	return Mapper{Loc: loc, Profiles: tabular.Profiles(), GDT: gdt.DefaultProfile(), FHIR: fhir.DefaultProfile()}
+	return Mapper{Loc: loc, Profiles: tabular.Profiles(), GDT: gdt.DefaultProfile(), FHIR: fhir.DefaultProfile(),
+		ICal: ical.DefaultProfile(), HL7: hl7.DefaultProfile()}
 }
 
 var gdtStart = regexp.MustCompile(`^[0-9]{3}8000`)
@@ -49,6 +54,10 @@ func Format(data []byte) string {
 		return "fhir"
 	case gdtStart.Match(head):
 		return "gdt"
+	case bytes.HasPrefix(head, []byte("BEGIN:VCALENDAR")):
+		return "ical"
+	case bytes.HasPrefix(head, []byte("MSH")) && len(head) > 3:
+		return "hl7"
 	default:
 		return "tabular"
 	}
@@ -61,6 +70,10 @@ func (m Mapper) Map(data []byte, name string) (*schemas.Batch, error) {
 		return fhir.Parse(data, name, m.FHIR, m.Loc)
 	case "gdt":
 		return gdt.Parse(data, name, m.GDT, m.Loc)
+	case "ical":
+		return ical.Parse(data, name, m.ICal, m.Loc)
+	case "hl7":
+		return hl7.Parse(data, name, m.HL7, m.Loc)
 	}
 	var p tabular.Profile
 	if m.Profile != "" {
