@@ -252,6 +252,13 @@ func (a *App) Tick(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("reminder %d: %w", r.ID, err)
 		}
 	}
+	if wait := a.Cfg.Delivery.UndeliveredFallback; wait > 0 {
+		m, err := a.fallbackUndelivered(ctx, a.now().Add(-wait))
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
 	retries, err := a.Store.DueRetries(ctx, a.now(), 500)
 	if err != nil {
 		return n, err
@@ -500,6 +507,51 @@ func (a *App) channels() []schemas.Channel {
 		out = append(out, schemas.ChannelSMS)
 	}
 	return out
+}
+
+// fallbackUndelivered tries the other channel for WhatsApp messages that
+// stayed undelivered too long (a phone that is off, a number that lost
+// WhatsApp): only with consent, only while the appointment is ahead.
+func (a *App) fallbackUndelivered(ctx context.Context, sentBefore time.Time) (int, error) {
+	list, err := a.Store.Undelivered(ctx, a.Cfg.Practice.ID, schemas.ChannelWhatsApp, sentBefore)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, old := range list {
+		err := a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
+			appt, err := q.Appointment(ctx, old.AppointmentID)
+			if err != nil {
+				return err
+			}
+			if ok, _ := delivery.Eligible(appt, a.now()); !ok {
+				return nil
+			}
+			history, err := q.ConsentHistory(ctx, old.PatientID)
+			if err != nil {
+				return err
+			}
+			ch, ok := delivery.Fallback(history, old.Channel, old.Purpose, a.channels())
+			if !ok {
+				return nil
+			}
+			d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: old.PracticeID, ReminderID: old.ReminderID, FallbackOf: old.ID,
+				AppointmentID: old.AppointmentID, PatientID: old.PatientID, Channel: ch, Purpose: old.Purpose, ToIndex: old.ToIndex,
+				Reason: "fallback: WhatsApp message not delivered in time"})
+			if errors.Is(err, store.ErrExists) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			return a.publishTx(tx, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // fallback creates, at most once per failed delivery, a delivery of the

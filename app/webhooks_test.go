@@ -427,3 +427,29 @@ func TestSignedWebhooks(t *testing.T) {
 	require.Equal(t, http.StatusOK, send(hex.EncodeToString(whatsapp.Sign(body, "signing-secret"))))
 	require.Equal(t, store.DeliveryDelivered, b.state(t, "W1"))
 }
+
+func TestUndeliveredWhatsAppFallsBackToSMS(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundleWith(t, false)
+	b.clock.Set(berlinTime(t, "2027-01-10T16:59:00+01:00"))
+	_, err := b.a.Tick(b.ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.a.WaitIdle(b.ctx))
+	require.Empty(t, b.sb.Messages(), "not yet: W4 was sent less than 4 hours ago")
+
+	b.clock.Set(berlinTime(t, "2027-01-10T17:30:00+01:00"))
+	_, err = b.a.Tick(b.ctx)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, b.a.WaitIdle(b.ctx))
+		require.NoError(t, b.sb.Wait(b.ctx))
+	}
+	msgs := b.sb.Messages()
+	require.Len(t, msgs, 1, "only 10005 consented to SMS; everyone else keeps waiting on WhatsApp")
+	require.Equal(t, "sms", msgs[0].Channel)
+	require.Equal(t, "+491713920005", msgs[0].To)
+	_, err = b.a.Tick(b.ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.a.WaitIdle(b.ctx))
+	require.Len(t, b.sb.Messages(), 1, "one fallback per message")
+}

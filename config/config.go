@@ -132,6 +132,10 @@ type Delivery struct {
 	// ChannelPause is how long a channel rests after a channel-wide error
 	// (bad key, paused template, no credit) before it is tried again.
 	ChannelPause time.Duration `yaml:"channel_pause"`
+	// UndeliveredFallback is how long a WhatsApp message may stay without
+	// a "delivered" before the patient's other consented channel is tried
+	// (0: never).
+	UndeliveredFallback time.Duration `yaml:"undelivered_fallback"`
 }
 
 // HTTP is the server for provider webhooks and the API.
@@ -189,7 +193,7 @@ func Default() Config {
 		},
 		WhatsApp:  WhatsApp{BaseURL: "sandbox", Timeout: 10 * time.Second},
 		SMS:       SMS{BaseURL: "sandbox", Sender: "PraxisBsp", Timeout: 10 * time.Second},
-		Delivery:  Delivery{Retry: delivery.DefaultRetryPolicy(), RatePerSecond: 80, RecipientSpacing: 6 * time.Second, ChannelPause: 15 * time.Minute},
+		Delivery:  Delivery{Retry: delivery.DefaultRetryPolicy(), RatePerSecond: 80, RecipientSpacing: 6 * time.Second, ChannelPause: 15 * time.Minute, UndeliveredFallback: 4 * time.Hour},
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
 		Ingest:    Ingest{StableFor: 2 * time.Second, Rescan: 10 * time.Second},
 		Writeback: Writeback{Format: "csv", GDTReceiver: "PRAX_EDV", GDTSender: "PRAXBOTE"},

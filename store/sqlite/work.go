@@ -562,3 +562,25 @@ func (q *Q) CancelQueuedTo(ctx context.Context, practice, toIndex string, ch sch
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// Undelivered lists deliveries on a channel that the provider accepted
+// before a time but never reported delivered, and that have no fallback
+// yet: candidates for trying the patient's other channel.
+func (q *Q) Undelivered(ctx context.Context, practice string, ch schemas.Channel, sentBefore time.Time) ([]store.Delivery, error) {
+	rows, err := q.x.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d WHERE practice_id = ? AND channel = ? AND state = 'sent'
+		AND sent_at <> '' AND sent_at < ? AND appointment_id IS NOT NULL AND fallback_of IS NULL
+		AND NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.fallback_of = d.id) ORDER BY id`, practice, string(ch), ts(sentBefore))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
