@@ -199,12 +199,34 @@ func (a *App) handleAppointmentChanged(msg *message.Message) error {
 			return nil
 		}
 	}
-	plans, _ := reminders.PlanFor(a.Cfg.Reminders.Rules, a.Cfg.Reminders.QuietHours, a.Cfg.Location(), appt.Start, time.Time{}, a.now())
+	plans, _ := reminders.PlanFor(a.Cfg.Reminders.Rules, a.Cfg.Reminders.QuietHours, a.Cfg.Location(), appt.Start, appt.CreatedAt, a.now())
 	for _, p := range plans {
 		key := reminders.IdempotencyKey(appt.PracticeID, appt.ExternalID, p.RuleID, appt.Start)
 		if _, err := q.ScheduleReminder(ctx, store.Reminder{PracticeID: appt.PracticeID, AppointmentID: appt.ID, RuleID: p.RuleID, DueAt: p.DueAt}, key); err != nil {
 			return err
 		}
+	}
+	if ev.Moved && a.Cfg.Reminders.NotifyChanges {
+		// Tell the patient the new time once per new start; the consent
+		// gate (purpose appointment_change) runs when it is sent.
+		p, err := q.Patient(ctx, appt.PatientID)
+		if err != nil {
+			return err
+		}
+		var idx string
+		if m, ok := p.Mobile(); ok {
+			idx = q.BlindIndex(m)
+		}
+		d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: appt.PracticeID, AppointmentID: appt.ID, PatientID: appt.PatientID,
+			Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentChange, ToIndex: idx,
+			IdemKey: reminders.IdempotencyKey(appt.PracticeID, appt.ExternalID, "change", appt.Start)})
+		if errors.Is(err, store.ErrExists) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return a.publishFrom(msg, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
 	}
 	return nil
 }

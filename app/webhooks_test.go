@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -452,4 +453,59 @@ func TestUndeliveredWhatsAppFallsBackToSMS(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, b.a.WaitIdle(b.ctx))
 	require.Len(t, b.sb.Messages(), 1, "one fallback per message")
+}
+
+func TestMovedAppointmentIsAnnouncedOnce(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundleWith(t, false)
+	raw, err := os.ReadFile(filepath.Join("..", "fixtures", "appointments", "termine_utf8_bom.csv"))
+	require.NoError(t, err)
+	_, err = b.a.Ingest(b.ctx, "appointments.csv", raw)
+	require.NoError(t, err)
+	require.NoError(t, b.a.WaitIdle(b.ctx))
+	ref, err := b.a.Store.FindPatient(b.ctx, "praxis-dr-beispiel", "pms", "20001")
+	require.NoError(t, err)
+	_, _, err = b.a.Store.AppendConsent(b.ctx, "praxis-dr-beispiel", ref.ID, "", schemas.ConsentEvent{Channel: schemas.ChannelWhatsApp,
+		Purposes: []schemas.Purpose{schemas.PurposeAppointmentReminder, schemas.PurposeAppointmentChange}, Action: schemas.ConsentGranted,
+		Source: schemas.SourceStaff, OccurredAt: berlinTime(t, "2027-01-02T09:00:00+01:00")}, "staff:test")
+	require.NoError(t, err)
+	// The export has real appointment ids: A-2027-0201 moves from 08:00 to
+	// 10:00 in the next export.
+	moved := bytes.Replace(raw, []byte("A-2027-0201,2027-02-15,08:00,08:30"), []byte("A-2027-0201,2027-02-15,10:00,10:30"), 1)
+	require.NotEqual(t, raw, moved)
+	for i, data := range [][]byte{moved, append(append([]byte{}, moved...), '\n')} {
+		_, err = b.a.Ingest(b.ctx, fmt.Sprintf("appointments-%d.csv", i), data)
+		require.NoError(t, err)
+		for j := 0; j < 3; j++ {
+			require.NoError(t, b.a.WaitIdle(b.ctx))
+			require.NoError(t, b.sb.Wait(b.ctx))
+		}
+	}
+	var notices []sandbox.Message
+	for _, m := range b.sb.Messages() {
+		if m.TemplateName == "termin_verschoben" {
+			notices = append(notices, m)
+		}
+	}
+	require.Len(t, notices, 1, "one change notice per new start, however often the export repeats it")
+	require.Equal(t, "+4917604069031", notices[0].To)
+	require.Contains(t, notices[0].BodyParams, "10:00")
+	appt, err := b.a.Store.AppointmentByExternalID(b.ctx, "praxis-dr-beispiel", "A-2027-0201")
+	require.NoError(t, err)
+	require.Equal(t, schemas.StatusMoved, appt.Status)
+	rems, err := b.a.Store.Reminders(b.ctx, "praxis-dr-beispiel")
+	require.NoError(t, err)
+	pending := 0
+	for _, r := range rems {
+		if r.AppointmentID == appt.ID {
+			if r.State == store.ReminderPending {
+				pending++
+				want := map[string]string{"48h": "2027-02-13T10:00:00+01:00", "day-before-13": "2027-02-14T13:00:00+01:00"}[r.RuleID]
+				require.Equal(t, want, r.DueAt.In(berlin(t)).Format(time.RFC3339))
+			} else {
+				require.Equal(t, store.ReminderCancelled, r.State, "the old start's reminders are cancelled")
+			}
+		}
+	}
+	require.Equal(t, 2, pending, "new reminders for the new start")
 }

@@ -69,6 +69,9 @@ type Reminders struct {
 	Rules []reminders.Rule `yaml:"rules"`
 	// QuietHours; empty means 20:00–08:00.
 	QuietHours reminders.QuietHours `yaml:"quiet_hours"`
+	// NotifyChanges sends an appointment_change message when a later
+	// export moves an appointment (with consent for that purpose).
+	NotifyChanges bool `yaml:"notify_changes"`
 }
 
 // Template is one approved WhatsApp template and its SMS text.
@@ -178,10 +181,12 @@ type Writeback struct {
 func Default() Config {
 	return Config{
 		Practice:  Practice{ID: "praxis-dr-beispiel", Name: "Zahnarztpraxis Dr. Beispiel", TimeZone: "Europe/Berlin", Code: "PRAXIS-7F3K", Source: "pms", WhatsAppNumber: "+493023125100"},
-		Reminders: Reminders{Rules: reminders.DefaultRules(), QuietHours: reminders.DefaultQuietHours()},
+		Reminders: Reminders{Rules: reminders.DefaultRules(), QuietHours: reminders.DefaultQuietHours(), NotifyChanges: true},
 		Templates: []Template{
 			{Name: "termin_erinnerung", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentReminder),
 				SMSText: "Erinnerung an Ihren Termin am {{date}} um {{time}} in der {{practice}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
+			{Name: "termin_verschoben", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentChange),
+				SMSText: "Ihr Termin in der {{practice}} wurde verlegt auf {{date}} um {{time}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
 			{Name: "einwilligung_bestaetigt", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeConsentConfirmation),
 				SMSText: "Sie erhalten Terminerinnerungen der {{practice}}. Antworten Sie STOP, um sich abzumelden."},
 		},

@@ -43,6 +43,9 @@ type Appointment struct {
 	Duration     time.Duration
 	Status       schemas.AppointmentStatus
 	Practitioner string
+	// CreatedAt is when praxisbote first saw the appointment, the closest
+	// it knows to the booking time.
+	CreatedAt time.Time
 }
 
 // AppointmentChange reports what an import did to one appointment.
@@ -106,7 +109,9 @@ type Delivery struct {
 	PracticeID string
 	ReminderID int64
 	// FallbackOf is the delivery on another channel this one replaces.
-	FallbackOf    int64
+	FallbackOf int64
+	// IdemKey, when set, makes the delivery exist at most once.
+	IdemKey       string
 	AppointmentID int64
 	PatientID     int64
 	Channel       schemas.Channel

@@ -336,7 +336,8 @@ func (q *Q) PatientsByPhone(ctx context.Context, practice, e164 string) ([]int64
 
 // UpsertAppointment stores an appointment and reports what changed. A
 // status set by the patient (confirmed, cancel requested) survives a
-// re-import that still says booked: the PMS has not caught up yet.
+// re-import that still says booked: the PMS has not caught up yet; so does
+// "moved", which a repeated export of the new start does not undo.
 func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient store.PatientRef, a schemas.Appointment, source, sourceFile string) (store.AppointmentChange, error) {
 	ch := store.AppointmentChange{Appointment: store.Appointment{
 		PracticeID: practice, PatientID: patient.ID, PatientExt: patient.ExternalID, ExternalID: a.ExternalID,
@@ -369,7 +370,7 @@ func (q *Q) UpsertAppointment(ctx context.Context, practice string, patient stor
 	ch.Moved = !ch.OldStart.Equal(a.Start)
 	status := a.Status
 	if !ch.Moved && a.Status == schemas.StatusBooked &&
-		(ch.OldStatus == schemas.StatusConfirmedByPatient || ch.OldStatus == schemas.StatusCancelRequested) {
+		(ch.OldStatus == schemas.StatusConfirmedByPatient || ch.OldStatus == schemas.StatusCancelRequested || ch.OldStatus == schemas.StatusMoved) {
 		status = ch.OldStatus
 	}
 	if ch.Moved && status == schemas.StatusBooked {
@@ -441,13 +442,14 @@ func (q *Q) patientKey(ctx context.Context, patientID int64) (keyring.DataKey, e
 	return q.kr.Unwrap(wrapped)
 }
 
-const appointmentCols = `a.id, a.practice_id, a.patient_id, p.external_id, a.external_id, a.start_at, a.duration_min, a.status, a.practitioner`
+const appointmentCols = `a.id, a.practice_id, a.patient_id, p.external_id, a.external_id, a.start_at, a.duration_min, a.status, a.practitioner, a.created_at`
 
 func scanAppointment(sc interface{ Scan(...any) error }) (store.Appointment, error) {
 	var a store.Appointment
-	var start, status string
+	var start, status, created string
 	var dur int
-	err := sc.Scan(&a.ID, &a.PracticeID, &a.PatientID, &a.PatientExt, &a.ExternalID, &start, &dur, &status, &a.Practitioner)
+	err := sc.Scan(&a.ID, &a.PracticeID, &a.PatientID, &a.PatientExt, &a.ExternalID, &start, &dur, &status, &a.Practitioner, &created)
+	a.CreatedAt = parseTS(created)
 	a.Start = parseTS(start)
 	a.Duration = time.Duration(dur) * time.Minute
 	a.Status = schemas.AppointmentStatus(status)

@@ -114,8 +114,12 @@ func (q *Q) CreateDelivery(ctx context.Context, d store.Delivery) (store.Deliver
 	if d.State == "" {
 		d.State = store.DeliveryScheduled
 	}
-	res, err := q.x.ExecContext(ctx, `INSERT INTO deliveries(practice_id, reminder_id, fallback_of, appointment_id, patient_id, channel, purpose, template, to_index, to_sealed, state, reason, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fallback_of) DO NOTHING`, d.PracticeID, nullInt(d.ReminderID), nullInt(d.FallbackOf), nullInt(d.AppointmentID), nullInt(d.PatientID),
+	var idem any
+	if d.IdemKey != "" {
+		idem = d.IdemKey
+	}
+	res, err := q.x.ExecContext(ctx, `INSERT INTO deliveries(practice_id, reminder_id, fallback_of, idem_key, appointment_id, patient_id, channel, purpose, template, to_index, to_sealed, state, reason, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, d.PracticeID, nullInt(d.ReminderID), nullInt(d.FallbackOf), idem, nullInt(d.AppointmentID), nullInt(d.PatientID),
 		string(d.Channel), string(d.Purpose), d.Template, d.ToIndex, d.ToSealed, d.State, d.Reason, ts(now), ts(now))
 	if err != nil {
 		return d, fmt.Errorf("create delivery: %w", err)

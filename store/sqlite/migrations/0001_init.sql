@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     practice_id         TEXT NOT NULL,
     reminder_id         INTEGER REFERENCES reminders(id),
     fallback_of         INTEGER UNIQUE REFERENCES deliveries(id), -- at most one fallback per delivery
+    idem_key            TEXT UNIQUE,  -- messages that must exist once (a change notice per new start)
     appointment_id      INTEGER REFERENCES appointments(id),
     patient_id          INTEGER REFERENCES patients(id),
     channel             TEXT NOT NULL,
