@@ -263,7 +263,7 @@ func (a *App) Tick(ctx context.Context) (int, error) {
 				idx = q.BlindIndex(m)
 			}
 			d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: r.PracticeID, ReminderID: r.ID, AppointmentID: appt.ID, PatientID: appt.PatientID,
-				Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: idx})
+				Channel: schemas.ChannelWhatsApp, Purpose: a.rulePurpose(r.RuleID), ToIndex: idx})
 			if err != nil {
 				return err
 			}
@@ -339,6 +339,11 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	}
 	if d.ProviderMessageID != "" || (d.State != store.DeliveryScheduled && d.State != store.DeliverySending) {
 		return nil // already sent or ended: never send twice
+	}
+	if _, err := schemas.ParsePurpose(string(d.Purpose)); err != nil {
+		// Purpose limitation at send time too: whatever put this row here,
+		// nothing outside the closed list goes out.
+		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), "")
 	}
 	if d.Purpose == schemas.PurposeConsentConfirmation {
 		return a.sendConfirmation(msg, q, d)
@@ -687,4 +692,14 @@ func (a *App) handleWriteback(msg *message.Message) error {
 func (a *App) Watcher(stableFor, rescan time.Duration) (*folder.Watcher, error) {
 	return folder.New(folder.Config{Inbox: a.Dirs.Inbox, Archive: a.Dirs.Archive, Error: a.Dirs.Error,
 		StableFor: stableFor, Rescan: rescan, Now: time.Now, Logger: a.Log}, a.IngestFile)
+}
+
+// rulePurpose is the purpose of a reminder rule's messages.
+func (a *App) rulePurpose(ruleID string) schemas.Purpose {
+	for _, r := range a.Cfg.Reminders.Rules {
+		if r.ID == ruleID && r.Purpose != "" {
+			return schemas.Purpose(r.Purpose)
+		}
+	}
+	return schemas.PurposeAppointmentReminder
 }

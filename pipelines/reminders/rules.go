@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/praxisbote/praxisbote/schemas"
 )
 
 // Rule is one reminder rule of a practice. Exactly one of Before and
@@ -24,6 +26,9 @@ type Rule struct {
 	// NotIfBookedWithin skips the rule for an appointment booked less than
 	// this long before its start.
 	NotIfBookedWithin time.Duration `yaml:"not_if_booked_within"`
+	// Purpose of the messages this rule sends; empty means
+	// appointment_reminder. Only the closed list is accepted.
+	Purpose string `yaml:"purpose"`
 }
 
 // DefaultRules are a practice's rules when it declares none: 48 hours
@@ -61,6 +66,11 @@ func (r Rule) Validate() error {
 	}
 	if r.DayBeforeAt != "" {
 		if _, err := ParseClock(r.DayBeforeAt); err != nil {
+			return fmt.Errorf("reminder rule %q: %w", r.ID, err)
+		}
+	}
+	if r.Purpose != "" {
+		if _, err := schemas.ParsePurpose(r.Purpose); err != nil {
 			return fmt.Errorf("reminder rule %q: %w", r.ID, err)
 		}
 	}

@@ -93,4 +93,6 @@ func TestRuleValidate(t *testing.T) {
 	require.Error(t, Rule{ID: "a", Before: time.Hour, DayBeforeAt: "13:00"}.Validate())
 	require.Error(t, Rule{ID: "a", DayBeforeAt: "25:00"}.Validate())
 	require.Error(t, QuietHours{Start: "8", End: "20:00"}.Validate())
+	require.NoError(t, Rule{ID: "recall", Before: 24 * time.Hour, Purpose: "recall"}.Validate())
+	require.ErrorContains(t, Rule{ID: "promo", Before: time.Hour, Purpose: "marketing"}.Validate(), `purpose "marketing" is not allowed`)
 }
