@@ -178,11 +178,7 @@ func Report(name string, b *schemas.Batch) string {
 // new ones planned; new → planned. The idempotency key makes a replayed
 // event plan nothing twice.
 func (a *App) handleAppointmentChanged(msg *message.Message) error {
-	var ev appointmentChanged
-	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
-		return fmt.Errorf("appointment event: %w", err)
-	}
-	q, _, err := a.handlerTx(msg)
+	ev, q, err := decode[appointmentChanged](a, msg)
 	if err != nil {
 		return err
 	}
@@ -319,16 +315,11 @@ func (a *App) NextWork(ctx context.Context) (time.Time, error) {
 }
 
 // handleDeliveryRequested runs the consent gate at send time, picks the
-// channel and sends. A transient provider error is returned so the Retry
-// middleware tries again; after the budget the poison queue marks the
-// delivery dead. A permanent failure falls back to another consented
-// channel.
+// channel and sends. A transient provider error parks the delivery for a
+// retry (see sendFailed); an error of our own (database) is returned, so
+// the Retry middleware and then the poison queue deal with it.
 func (a *App) handleDeliveryRequested(msg *message.Message) error {
-	var ev deliveryRequested
-	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
-		return fmt.Errorf("delivery event: %w", err)
-	}
-	q, _, err := a.handlerTx(msg)
+	ev, q, err := decode[deliveryRequested](a, msg)
 	if err != nil {
 		return err
 	}
@@ -658,11 +649,7 @@ type writebackRequested struct {
 }
 
 func (a *App) handleWriteback(msg *message.Message) error {
-	var ev writebackRequested
-	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
-		return fmt.Errorf("writeback event: %w", err)
-	}
-	q, _, err := a.handlerTx(msg)
+	ev, q, err := decode[writebackRequested](a, msg)
 	if err != nil {
 		return err
 	}
@@ -702,4 +689,15 @@ func (a *App) rulePurpose(ruleID string) schemas.Purpose {
 		}
 	}
 	return schemas.PurposeAppointmentReminder
+}
+
+// decode reads a handler's event and opens the store inside the
+// transaction the subscriber holds for the message.
+func decode[T any](a *App, msg *message.Message) (T, *sqlite.Q, error) {
+	var ev T
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return ev, nil, fmt.Errorf("%T event: %w", ev, err)
+	}
+	q, _, err := a.handlerTx(msg)
+	return ev, q, err
 }
