@@ -332,7 +332,7 @@ func (a *App) demoReplies(ctx context.Context, sb *sandbox.Server, clock *SimClo
 			case d.Channel == "sms":
 				_, err = sb.SMSReply(ctx, mobile, r.text)
 			case r.button:
-				_, err = sb.ReplyButton(ctx, mobile, "CONFIRM:apt-"+appt.ExternalID, "Termin bestätigen", d.ProviderMessageID)
+				_, err = sb.ReplyButton(ctx, mobile, payload("CONFIRM", appt.ExternalID, d.ID), "Termin bestätigen", d.ProviderMessageID)
 			default:
 				_, err = sb.Reply(ctx, mobile, r.text, "")
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -332,6 +334,16 @@ func (a *App) resolveAppointment(ctx context.Context, q *sqlite.Q, patients []in
 			}
 		}
 		return false
+	}
+	ref, deliveryRef, _ := strings.Cut(ref, "|d")
+	if id, err := strconv.ParseInt(deliveryRef, 10, 64); err == nil {
+		d, err := q.Delivery(ctx, id)
+		if err == nil && d.AppointmentID != 0 {
+			appt, err := q.Appointment(ctx, d.AppointmentID)
+			if err == nil && belongs(appt) {
+				return appt, true, nil
+			}
+		}
 	}
 	if len(ref) > 4 && ref[:4] == "apt-" {
 		appt, err := q.AppointmentByExternalID(ctx, a.Cfg.Practice.ID, ref[4:])

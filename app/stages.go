@@ -72,6 +72,9 @@ type appointmentChanged struct {
 	AppointmentID int64 `json:"appointment_id"`
 	New           bool  `json:"new"`
 	Moved         bool  `json:"moved"`
+	// Booked: new in a later export of a source the store already knew,
+	// so a booking made since, not one that existed before praxisbote.
+	Booked bool `json:"booked"`
 }
 
 // FileReport is what one imported file did.
@@ -123,6 +126,10 @@ func (a *App) Ingest(ctx context.Context, name string, data []byte) (FileReport,
 	}
 	rep.Batch = b
 	err = a.Store.Tx(ctx, func(q *sqlite.Q, tx *sql.Tx) error {
+		known, err := q.Count(ctx, "ingest_files", "practice_id = ? AND format = ? AND profile = ? AND status = 'imported'", practice, b.Format, b.Profile)
+		if err != nil {
+			return err
+		}
 		res, err := ingest.Apply(ctx, q, practice, a.Cfg.Practice.Source, b, rep.SHA256[:12]+":"+name, a.Cfg.Location())
 		if err != nil {
 			return err
@@ -130,7 +137,7 @@ func (a *App) Ingest(ctx context.Context, name string, data []byte) (FileReport,
 		rep.Result = res
 		var events []any
 		for _, ch := range res.Changes {
-			events = append(events, appointmentChanged{AppointmentID: ch.ID, New: ch.New, Moved: ch.Moved})
+			events = append(events, appointmentChanged{AppointmentID: ch.ID, New: ch.New, Moved: ch.Moved, Booked: ch.New && known > 0})
 		}
 		if err := a.publishTx(tx, TopicAppointmentChanged, events...); err != nil {
 			return err
@@ -195,16 +202,33 @@ func (a *App) handleAppointmentChanged(msg *message.Message) error {
 			return nil
 		}
 	}
-	plans, _ := reminders.PlanFor(a.Cfg.Reminders.Rules, a.Cfg.Reminders.QuietHours, a.Cfg.Location(), appt.Start, appt.CreatedAt, a.now())
+	kind, err := q.AppointmentKind(ctx, appt.ID)
+	if err != nil {
+		return err
+	}
+	rules := reminders.RulesFor(a.Cfg.Reminders.Rules, kind)
+	plans, _ := reminders.PlanFor(rules, a.Cfg.Reminders.QuietHours, a.Cfg.Location(), appt.Start, appt.CreatedAt, a.now())
 	for _, p := range plans {
 		key := reminders.IdempotencyKey(appt.PracticeID, appt.ExternalID, p.RuleID, appt.Start)
 		if _, err := q.ScheduleReminder(ctx, store.Reminder{PracticeID: appt.PracticeID, AppointmentID: appt.ID, RuleID: p.RuleID, DueAt: p.DueAt}, key); err != nil {
 			return err
 		}
 	}
-	if ev.Moved && a.Cfg.Reminders.NotifyChanges {
-		// Tell the patient the new time once per new start; the consent
-		// gate (purpose appointment_change) runs when it is sent.
+	event := ""
+	switch {
+	case ev.Moved && a.Cfg.Reminders.NotifyChanges:
+		event = "moved"
+	case ev.Booked && a.Cfg.Reminders.ConfirmNewBookings:
+		event = "booked"
+	}
+	if event != "" {
+		// Tell the patient once per start; the consent gate (purpose
+		// appointment_change) runs when it is sent.
+		tmpl, ok := a.Cfg.TemplateFor(schemas.PurposeAppointmentChange, event)
+		if !ok {
+			a.Log.Warn("no appointment_change template configured; change not announced", "event", event)
+			return nil
+		}
 		p, err := q.Patient(ctx, appt.PatientID)
 		if err != nil {
 			return err
@@ -214,7 +238,7 @@ func (a *App) handleAppointmentChanged(msg *message.Message) error {
 			idx = q.BlindIndex(m)
 		}
 		d, err := q.CreateDelivery(ctx, store.Delivery{PracticeID: appt.PracticeID, AppointmentID: appt.ID, PatientID: appt.PatientID,
-			Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentChange, ToIndex: idx,
+			Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentChange, Template: tmpl.Name, ToIndex: idx,
 			IdemKey: reminders.IdempotencyKey(appt.PracticeID, appt.ExternalID, "change", appt.Start)})
 		if errors.Is(err, store.ErrExists) {
 			return nil
@@ -379,7 +403,7 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 	} else if !delivery.Decide(history, ch, d.Purpose).Granted {
 		return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", ch, d.Purpose))
 	}
-	tmpl, ok := a.Cfg.Template(d.Purpose)
+	tmpl, ok := a.Cfg.Template(d.Purpose, d.Template)
 	if !ok {
 		return end(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
 	}
@@ -411,8 +435,10 @@ func (a *App) handleDeliveryRequested(msg *message.Message) error {
 		id, err = a.sms.Send(ctx, sms.SMS{To: mobile, Text: renderSMS(tmpl.SMSText, a.Cfg.Practice.Name, date, clock), ForeignID: fmt.Sprint(d.ID)})
 	default:
 		id, err = a.wa.SendTemplate(ctx, whatsapp.Template{To: mobile, Name: tmpl.Name, Language: tmpl.Language,
-			BodyParams:         []string{a.Cfg.Practice.Name, date, clock},
-			QuickReplyPayloads: []string{"CONFIRM:apt-" + appt.ExternalID, "CANCEL:apt-" + appt.ExternalID}})
+			BodyParams: []string{a.Cfg.Practice.Name, date, clock},
+			// The payloads name the appointment and our delivery, so a
+			// button answer needs no guessing.
+			QuickReplyPayloads: []string{payload("CONFIRM", appt.ExternalID, d.ID), payload("CANCEL", appt.ExternalID, d.ID)}})
 	}
 	if err != nil {
 		return a.sendFailed(msg, q, d, attempts, now, err, history)
@@ -700,4 +726,10 @@ func decode[T any](a *App, msg *message.Message) (T, *sqlite.Q, error) {
 	}
 	q, _, err := a.handlerTx(msg)
 	return ev, q, err
+}
+
+// payload is a quick-reply button payload: "CONFIRM:apt-<appointment
+// id>|d<delivery id>".
+func payload(verb, appointmentID string, deliveryID int64) string {
+	return fmt.Sprintf("%s:apt-%s|d%d", verb, appointmentID, deliveryID)
 }

@@ -509,3 +509,61 @@ func TestMovedAppointmentIsAnnouncedOnce(t *testing.T) {
 	}
 	require.Equal(t, 2, pending, "new reminders for the new start")
 }
+
+func TestNewBookingConfirmedOnlyAfterTheFirstExport(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundleWith(t, false)
+	b.a.Cfg.Reminders.ConfirmNewBookings = true
+	raw, err := os.ReadFile(filepath.Join("..", "fixtures", "appointments", "termine_utf8_bom.csv"))
+	require.NoError(t, err)
+	// Staff consent for Łukasz Wiśniewski (20001) before any export lists him.
+	_, _, err = b.a.Store.UpsertPatient(b.ctx, "praxis-dr-beispiel", "pms", schemas.Patient{ExternalID: "20001"})
+	require.NoError(t, err)
+	ref, err := b.a.Store.FindPatient(b.ctx, "praxis-dr-beispiel", "pms", "20001")
+	require.NoError(t, err)
+	_, _, err = b.a.Store.AppendConsent(b.ctx, "praxis-dr-beispiel", ref.ID, "", schemas.ConsentEvent{Channel: schemas.ChannelWhatsApp,
+		Purposes: []schemas.Purpose{schemas.PurposeAppointmentReminder, schemas.PurposeAppointmentChange}, Action: schemas.ConsentGranted,
+		Source: schemas.SourceStaff, OccurredAt: berlinTime(t, "2027-01-02T09:00:00+01:00")}, "staff:test")
+	require.NoError(t, err)
+	settle := func() {
+		for j := 0; j < 3; j++ {
+			require.NoError(t, b.a.WaitIdle(b.ctx))
+			require.NoError(t, b.sb.Wait(b.ctx))
+		}
+	}
+	_, err = b.a.Ingest(b.ctx, "first.csv", raw)
+	require.NoError(t, err)
+	settle()
+	require.Empty(t, b.sb.Messages(), "the first export lists existing bookings: nobody is messaged")
+	booked := append(append([]byte{}, raw...), []byte("A-2027-0299,2027-03-01,09:00,09:30,20001,Wiśniewski,Łukasz,1990-05-17,+4917604069031,,Dr. Beispiel,Kontrolle,booked\n")...)
+	_, err = b.a.Ingest(b.ctx, "second.csv", booked)
+	require.NoError(t, err)
+	settle()
+	msgs := b.sb.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "termin_gebucht", msgs[0].TemplateName)
+	require.Equal(t, "+4917604069031", msgs[0].To)
+	require.Contains(t, msgs[0].BodyParams, "Mo. 01.03.2027")
+	require.Contains(t, msgs[0].BodyParams, "09:00")
+}
+
+func TestButtonPayloadNamesTheDelivery(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	// The payload names W1's delivery; the number is Erika's.
+	_, err := b.sb.ReplyButton(b.ctx, "+491713920006", payload("CANCEL", "10006-20270113T1400", b.ids["W1"]), "Termin absagen", "")
+	require.NoError(t, err)
+	for j := 0; j < 3; j++ {
+		require.NoError(t, b.a.WaitIdle(b.ctx))
+		require.NoError(t, b.sb.Wait(b.ctx))
+	}
+	require.Equal(t, schemas.StatusCancelRequested, b.appt(t, "10006-20270113T1400"))
+	// A payload naming somebody else's delivery is not applied.
+	_, err = b.sb.ReplyButton(b.ctx, "+491713920006", payload("CONFIRM", "10001-20270111T0800", b.ids["W2"]), "Termin bestätigen", "")
+	require.NoError(t, err)
+	for j := 0; j < 3; j++ {
+		require.NoError(t, b.a.WaitIdle(b.ctx))
+		require.NoError(t, b.sb.Wait(b.ctx))
+	}
+	require.Equal(t, schemas.StatusBooked, b.appt(t, "10001-20270111T0800"))
+}

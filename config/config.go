@@ -72,6 +72,10 @@ type Reminders struct {
 	// NotifyChanges sends an appointment_change message when a later
 	// export moves an appointment (with consent for that purpose).
 	NotifyChanges bool `yaml:"notify_changes"`
+	// ConfirmNewBookings sends an appointment_change message for an
+	// appointment that appears in a later export of a source (never for
+	// the first file of a source, which lists existing bookings).
+	ConfirmNewBookings bool `yaml:"confirm_new_bookings"`
 }
 
 // Template is one approved WhatsApp template and its SMS text.
@@ -86,6 +90,9 @@ type Template struct {
 	Purpose string `yaml:"purpose"`
 	// SMSText is sent instead when the message goes by SMS.
 	SMSText string `yaml:"sms_text"`
+	// Event picks among templates of one purpose: "moved" or "booked" for
+	// appointment_change; empty for the purpose's default.
+	Event string `yaml:"event"`
 }
 
 // Consent declares consent texts.
@@ -185,7 +192,9 @@ func Default() Config {
 		Templates: []Template{
 			{Name: "termin_erinnerung", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentReminder),
 				SMSText: "Erinnerung an Ihren Termin am {{date}} um {{time}} in der {{practice}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
-			{Name: "termin_verschoben", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentChange),
+			{Name: "termin_gebucht", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentChange), Event: "booked",
+				SMSText: "Ihr Termin in der {{practice}}: {{date}} um {{time}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
+			{Name: "termin_verschoben", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeAppointmentChange), Event: "moved",
 				SMSText: "Ihr Termin in der {{practice}} wurde verlegt auf {{date}} um {{time}}. Antworten Sie 1 zum Bestätigen, 2 zum Absagen, STOP zum Abmelden."},
 			{Name: "einwilligung_bestaetigt", Language: "de", Category: "UTILITY", Purpose: string(schemas.PurposeConsentConfirmation),
 				SMSText: "Sie erhalten Terminerinnerungen der {{practice}}. Antworten Sie STOP, um sich abzumelden."},
@@ -284,14 +293,26 @@ func (c Config) Location() *time.Location {
 	return loc
 }
 
-// Template finds the template of a purpose.
-func (c Config) Template(p schemas.Purpose) (Template, bool) {
+// Template finds the template of a purpose: the one named name if given,
+// else the first of the purpose.
+func (c Config) Template(p schemas.Purpose, name string) (Template, bool) {
 	for _, t := range c.Templates {
-		if t.Purpose == string(p) {
+		if t.Purpose == string(p) && (name == "" || t.Name == name) {
 			return t, true
 		}
 	}
 	return Template{}, false
+}
+
+// TemplateFor finds the template of a purpose for an event ("moved",
+// "booked"), falling back to the purpose's first.
+func (c Config) TemplateFor(p schemas.Purpose, event string) (Template, bool) {
+	for _, t := range c.Templates {
+		if t.Purpose == string(p) && t.Event == event {
+			return t, true
+		}
+	}
+	return c.Template(p, "")
 }
 
 // TextPurposes returns what a consent text version covers.

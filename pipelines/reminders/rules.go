@@ -29,6 +29,27 @@ type Rule struct {
 	// Purpose of the messages this rule sends; empty means
 	// appointment_reminder. Only the closed list is accepted.
 	Purpose string `yaml:"purpose"`
+	// Kinds limits the rule to these appointment kinds (the PMS's
+	// "Terminart", matched without case); empty means every kind.
+	Kinds []string `yaml:"kinds"`
+}
+
+// RulesFor keeps the rules that apply to an appointment kind.
+func RulesFor(rules []Rule, kind string) []Rule {
+	var out []Rule
+	for _, r := range rules {
+		if len(r.Kinds) == 0 {
+			out = append(out, r)
+			continue
+		}
+		for _, k := range r.Kinds {
+			if strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(kind)) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // DefaultRules are a practice's rules when it declares none: 48 hours

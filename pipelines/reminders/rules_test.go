@@ -96,3 +96,18 @@ func TestRuleValidate(t *testing.T) {
 	require.NoError(t, Rule{ID: "recall", Before: 24 * time.Hour, Purpose: "recall"}.Validate())
 	require.ErrorContains(t, Rule{ID: "promo", Before: time.Hour, Purpose: "marketing"}.Validate(), `purpose "marketing" is not allowed`)
 }
+
+func TestRulesFor(t *testing.T) {
+	t.Parallel()
+	rules := []Rule{{ID: "all", Before: time.Hour}, {ID: "pzr", Before: 2 * time.Hour, Kinds: []string{"PZR", "Kinder-Prophylaxe"}}}
+	ids := func(rs []Rule) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"all", "pzr"}, ids(RulesFor(rules, "pzr ")))
+	require.Equal(t, []string{"all"}, ids(RulesFor(rules, "Kontrolle")))
+	require.Equal(t, []string{"all"}, ids(RulesFor(rules, "")))
+}

@@ -627,3 +627,21 @@ func (s *Store) SystemKey(ctx context.Context, name string) (keyring.DataKey, er
 	}
 	return s.kr.Unwrap(wrapped)
 }
+
+// AppointmentKind opens an appointment's kind (clinical detail, sealed
+// with the patient's key): policy may use it, messages never do.
+func (q *Q) AppointmentKind(ctx context.Context, id int64) (string, error) {
+	var patientID int64
+	var kind []byte
+	if err := q.x.QueryRowContext(ctx, `SELECT patient_id, kind FROM appointments WHERE id = ?`, id).Scan(&patientID, &kind); err != nil {
+		return "", err
+	}
+	if kind == nil {
+		return "", nil
+	}
+	dk, err := q.patientKey(ctx, patientID)
+	if err != nil {
+		return "", err
+	}
+	return dk.OpenString(kind, aad("appointments", "kind", patientID))
+}
