@@ -158,11 +158,19 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	kr, err := keyring.LoadOrCreate(filepath.Join(dirs.Data, "master.key"))
+	keyPath, dbPath := filepath.Join(dirs.Data, "master.key"), filepath.Join(dirs.Data, "praxisbote.db")
+	if _, err := os.Stat(dbPath); err == nil && os.Getenv(keyring.EnvMasterKey) == "" {
+		if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+			// A new key would open nothing and hide the real problem.
+			return nil, fmt.Errorf("%s is missing but %s was encrypted with a master key: restore the key file from your backup or set %s",
+				keyPath, dbPath, keyring.EnvMasterKey)
+		}
+	}
+	kr, err := keyring.LoadOrCreate(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	db, err := bus.OpenSQLite(filepath.Join(dirs.Data, "praxisbote.db"))
+	db, err := bus.OpenSQLite(dbPath)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +179,9 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 		db.Close()
 		return nil, err
 	}
-	wlog := watermill.NewSlogLogger(opt.Logger)
+	// The router's own chatter (schemas, subscriptions) is for debugging;
+	// the service logs what it does itself.
+	wlog := watermill.NewSlogLoggerWithLevelMapping(opt.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	pub, sub, err := bus.NewSQLite(db, wlog, bus.SQLiteConfig{ConsumerGroup: "praxisbote"})
 	if err != nil {
 		db.Close()
@@ -189,6 +199,14 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 		db: db, pub: pub, sub: sub, wlog: wlog, now: opt.Now,
 		paused: map[schemas.Channel]time.Time{}, limiters: map[schemas.Channel]*delivery.Limiter{}, rnd: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))}
 	a.Mapper.Profile = cfg.Ingest.Profile
+	if cfg.Ingest.ProfilesDir != "" {
+		extra, err := ingest.LoadProfiles(cfg.Ingest.ProfilesDir)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		a.Mapper.Profiles = append(extra, a.Mapper.Profiles...)
+	}
 	if a.busKey, err = st.SystemKey(ctx, "bus"); err != nil {
 		db.Close()
 		return nil, err
@@ -291,10 +309,17 @@ func (a *App) publishTx(tx *sql.Tx, topic string, payloads ...any) error {
 		}
 		msgs = append(msgs, message.NewMessage(watermill.NewUUID(), b))
 	}
-	if len(msgs) == 0 {
-		return nil
+	// One insert per chunk: SQLite caps a statement's parameters, and a
+	// year's export easily holds more appointments than one insert takes.
+	const chunk = 1000
+	for len(msgs) > 0 {
+		n := min(chunk, len(msgs))
+		if err := p.Publish(topic, msgs[:n]...); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
 	}
-	return p.Publish(topic, msgs...)
+	return nil
 }
 
 // handlerTx is the transaction the subscriber holds for the message being

@@ -104,6 +104,14 @@ func (a *App) VerifyConsent(ctx context.Context, practice string) (ChainReport, 
 	}
 	rep.Events = len(chain)
 	rep.Head = prev
+	n, head, err := a.Store.ConsentHead(ctx, practice)
+	if err != nil {
+		return rep, err
+	}
+	if n != len(chain) || head != prev {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("the chain has %d events ending in %.12s, but %d ending in %.12s were recorded (events deleted or added at the end)",
+			len(chain), prev, n, head))
+	}
 	rep.OK = len(rep.Problems) == 0
 	return rep, nil
 }

@@ -22,6 +22,7 @@ func TestConsentVerifyDetectsTampering(t *testing.T) {
 		{name: "edited action", tamper: []string{`UPDATE consent_events SET action = 'granted' WHERE id = 2`}, want: "event 2: content does not match its hash"},
 		{name: "edited time", tamper: []string{`UPDATE consent_events SET occurred_at = '2027-01-01T00:00:00.000Z' WHERE id = 3`}, want: "event 3: content does not match its hash"},
 		{name: "deleted", tamper: []string{`DELETE FROM consent_events WHERE id = 2`}, want: "event 3: does not follow"},
+		{name: "newest deleted", tamper: []string{`DELETE FROM consent_events WHERE id = (SELECT MAX(id) FROM consent_events)`}, want: "events deleted or added at the end"},
 		{name: "reordered", tamper: []string{
 			`UPDATE consent_events SET id = 1000 WHERE id = 2`, `UPDATE consent_events SET id = 2 WHERE id = 3`, `UPDATE consent_events SET id = 3 WHERE id = 1000`,
 		}, want: "does not follow"},

@@ -164,8 +164,12 @@ type Ingest struct {
 	// Rescan is the period of the full rescan that catches what file
 	// events miss (network shares).
 	Rescan time.Duration `yaml:"rescan"`
-	// Profile forces one tabular mapping profile; empty picks by content.
+	// Profile forces one tabular mapping profile (a name or a .yaml file);
+	// empty picks by content.
 	Profile string `yaml:"profile"`
+	// ProfilesDir holds extra mapping profiles (*.yaml) written for this
+	// practice's PMS; they are tried before the built-in ones.
+	ProfilesDir string `yaml:"profiles_dir"`
 	// Inbox overrides <data dir>/inbox.
 	Inbox string `yaml:"inbox"`
 }

@@ -121,6 +121,9 @@ func TestPDFExampleUsesFullSizeCode(t *testing.T) {
 func TestPDFRenderedQRCodeScans(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftoppm not installed; .ci/run installs poppler-utils")
+		}
 		t.Skip("pdftoppm not installed (apt-get install poppler-utils)")
 	}
 	for _, p := range []Poster{example(), longest()} {

@@ -32,6 +32,9 @@ func newDemo(g *globals) *cobra.Command {
 		Use:   "demo",
 		Short: "Run the whole path on the bundled fixtures: ingest, consent, reminders, sandbox WhatsApp, replies, writeback",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if faults < 0 || faults > 1 {
+				return fmt.Errorf("--faults %v: want a share between 0 and 1", faults)
+			}
 			cfg, err := g.load()
 			if err != nil {
 				return err
@@ -172,9 +175,19 @@ func newSandbox(g *globals) *cobra.Command {
 			if key == "" {
 				key = "sandbox"
 			}
+			// The secret serve expects: the env, else the data dir's file, so
+			// `sandbox` and `serve` on the same data dir work together.
 			headers := map[string]string{}
-			if s := os.Getenv("PRAXISBOTE_WEBHOOK_SECRET"); s != "" {
-				headers[app.WebhookSecretHeader] = s
+			secret := os.Getenv("PRAXISBOTE_WEBHOOK_SECRET")
+			if secret == "" {
+				if b, err := os.ReadFile(filepath.Join(g.dataDir, "webhook.secret")); err == nil {
+					secret = strings.TrimSpace(string(b))
+				}
+			}
+			if secret != "" {
+				headers[app.WebhookSecretHeader] = secret
+			} else {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: no webhook secret (PRAXISBOTE_WEBHOOK_SECRET or <data dir>/webhook.secret): serve will refuse the webhooks")
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			sb := sandbox.New(sandbox.Options{APIKey: key, WebhookURL: webhook, WebhookHeaders: headers, Logger: logger})
@@ -241,6 +254,13 @@ func newIngest(g *globals) *cobra.Command {
 			}
 			mapper := ingest.NewMapper(cfg.Location())
 			mapper.Profile = cfg.Ingest.Profile
+			if cfg.Ingest.ProfilesDir != "" {
+				extra, err := ingest.LoadProfiles(cfg.Ingest.ProfilesDir)
+				if err != nil {
+					return err
+				}
+				mapper.Profiles = append(extra, mapper.Profiles...)
+			}
 			failed := 0
 			progress := newProgress(cmd.ErrOrStderr(), len(args))
 			defer progress.done()
@@ -304,7 +324,7 @@ func newIngest(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "map without storing anything")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the canonical preview as JSON")
-	cmd.Flags().StringVar(&profile, "profile", "", "tabular mapping profile to use instead of picking one by content")
+	cmd.Flags().StringVar(&profile, "profile", "", "tabular mapping profile (name, or a .yaml file) instead of picking one by content")
 	return cmd
 }
 

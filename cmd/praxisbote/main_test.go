@@ -204,3 +204,21 @@ func TestConsentRecordHistoryVerify(t *testing.T) {
 	require.Contains(t, out, "2 events")
 	require.Contains(t, out, "ok=true")
 }
+
+func TestIngestWithAProfileFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A practice's own profile: the English export under another name.
+	src, err := os.ReadFile(filepath.Join("..", "..", "mapping", "tabular", "profiles", "english-csv.yaml"))
+	require.NoError(t, err)
+	own := bytes.Replace(src, []byte("name: english-csv"), []byte("name: meine-praxis"), 1)
+	require.NotEqual(t, src, own)
+	path := filepath.Join(dir, "meine-praxis.yaml")
+	require.NoError(t, os.WriteFile(path, own, 0o600))
+	csv := filepath.Join("..", "..", "fixtures", "appointments", "termine_utf8_bom.csv")
+	out, err := run(t, "--data-dir", dir, "ingest", "--dry-run", "--json", "--profile", path, csv)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"profile": "meine-praxis"`)
+	_, err = run(t, "--data-dir", dir, "ingest", "--dry-run", "--json", "--profile", "nope", csv)
+	require.Error(t, err)
+}

@@ -34,6 +34,10 @@ func (g *globals) openApp(cmd *cobra.Command) (*app.App, error) {
 	return app.Open(cmd.Context(), cfg, g.dataDir, app.Options{})
 }
 
+var validState = map[string]bool{store.DeliveryScheduled: true, store.DeliverySending: true, store.DeliverySent: true,
+	store.DeliveryDelivered: true, store.DeliveryRead: true, store.DeliveryFailed: true, store.DeliveryDead: true,
+	store.DeliverySkippedNoConsent: true, store.DeliveryCancelled: true}
+
 func newDeliveries(g *globals) *cobra.Command {
 	root := &cobra.Command{Use: "deliveries", Short: "List and replay deliveries (failed, dead, skipped for missing consent)"}
 	var status, practice string
@@ -49,6 +53,9 @@ func newDeliveries(g *globals) *cobra.Command {
 			defer a.Close()
 			f := sqlite.DeliveryFilter{PracticeID: practice}
 			if status != "" {
+				if !validState[status] {
+					return fmt.Errorf("--status %q: want one of scheduled, sending, sent, delivered, read, failed, dead, skipped_no_consent, cancelled", status)
+				}
 				f.States = []string{status}
 			}
 			out, err := a.DeliveryViews(cmd.Context(), f)

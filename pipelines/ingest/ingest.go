@@ -8,7 +8,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/praxisbote/praxisbote/mapping/fhir"
@@ -77,9 +81,9 @@ func (m Mapper) Map(data []byte, name string) (*schemas.Batch, error) {
 	}
 	var p tabular.Profile
 	if m.Profile != "" {
-		var ok bool
-		if p, ok = tabular.ProfileByName(m.Profile); !ok {
-			return nil, fmt.Errorf("%s: no mapping profile named %q", name, m.Profile)
+		var err error
+		if p, err = m.pick(m.Profile); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	} else {
 		var err error
@@ -199,4 +203,54 @@ func Apply(ctx context.Context, q *sqlite.Q, practice, patientSource string, b *
 		}
 	}
 	return res, nil
+}
+
+// pick finds a profile by name among the mapper's profiles, or loads it
+// from a YAML file when the name is a path.
+func (m Mapper) pick(name string) (tabular.Profile, error) {
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		return loadProfileFile(name)
+	}
+	for _, p := range m.Profiles {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	var names []string
+	for _, p := range m.Profiles {
+		names = append(names, p.Name)
+	}
+	return tabular.Profile{}, fmt.Errorf("no mapping profile named %q (known: %s; or give a .yaml file)", name, strings.Join(names, ", "))
+}
+
+func loadProfileFile(path string) (tabular.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return tabular.Profile{}, fmt.Errorf("profile: %w", err)
+	}
+	defer f.Close()
+	p, err := tabular.LoadProfile(f)
+	if err != nil {
+		return p, fmt.Errorf("profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// LoadProfiles reads every *.yaml profile in dir, for a PMS the built-in
+// profiles do not know. A broken profile is an error naming its file.
+func LoadProfiles(dir string) ([]tabular.Profile, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []tabular.Profile
+	for _, n := range names {
+		p, err := loadProfileFile(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -533,7 +533,37 @@ func (q *Q) AppendConsent(ctx context.Context, practice string, patientID int64,
 		return rec, false, fmt.Errorf("append consent: %w", err)
 	}
 	rec.ID, _ = res.LastInsertId()
+	// The head (length and newest hash) is kept beside the chain, in the
+	// same transaction: deleting the newest events leaves a chain that is
+	// consistent in itself, and only the head shows it is short.
+	n, _, err := q.ConsentHead(ctx, practice)
+	if err != nil {
+		return rec, false, err
+	}
+	if _, err := q.x.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		"consent_head:"+practice, fmt.Sprintf("%d %s", n+1, rec.Hash)); err != nil {
+		return rec, false, err
+	}
 	return rec, true, nil
+}
+
+// ConsentHead is the recorded length and newest hash of a practice's
+// consent chain.
+func (q *Q) ConsentHead(ctx context.Context, practice string) (int, string, error) {
+	var v string
+	err := q.x.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, "consent_head:"+practice).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	var n int
+	var h string
+	if _, err := fmt.Sscanf(v, "%d %s", &n, &h); err != nil {
+		return 0, "", fmt.Errorf("consent head %q: %w", v, err)
+	}
+	return n, h, nil
 }
 
 // ConsentHash is the chain hash of an event: SHA-256 over the previous

@@ -229,7 +229,7 @@ func (q *Q) MarkSending(ctx context.Context, id int64) (bool, error) {
 // MarkSent stores the provider's message id of an accepted send.
 func (q *Q) MarkSent(ctx context.Context, id int64, providerID string) error {
 	now := ts(q.now())
-	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', provider_message_id = ?, sent_at = ?, updated_at = ?, reason = '' WHERE id = ?`,
+	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', provider_message_id = ?, sent_at = ?, updated_at = ?, reason = '', provider_code = '' WHERE id = ?`,
 		providerID, now, now, id)
 	return err
 }
