@@ -93,9 +93,11 @@ var demoScript = map[string][]demoReply{
 	"10002": {{after: 3 * time.Minute, text: "Kann ich auch nachmittags kommen?"}},
 }
 
-// DemoStart is the simulated moment the demo begins: the Friday before the
-// first appointments of the bundled export.
-var DemoStart = time.Date(2027, 1, 8, 9, 0, 0, 0, mustBerlin())
+// DemoStart is the simulated moment the demo begins: the Saturday morning
+// before the first appointments of the bundled export, after the
+// anamnesis forms it imports were filled in (so nothing is recorded
+// before it happened).
+var DemoStart = time.Date(2027, 1, 9, 8, 15, 0, 0, mustBerlin())
 
 func mustBerlin() *time.Location {
 	loc, err := time.LoadLocation("Europe/Berlin")
@@ -251,7 +253,7 @@ func RunDemoWith(ctx context.Context, cfg config.Config, dataDir string, progres
 		return Summary{}, err
 	}
 	if optIns == 0 {
-		clock.Set(time.Date(2027, 1, 8, 10, 2, 17, 0, clock.Now().Location()))
+		clock.Set(DemoStart.Add(2*time.Minute + 17*time.Second))
 		if _, err := sb.Reply(ctx, "+491713920002", "Anmelden "+cfg.Practice.Code, ""); err != nil {
 			return Summary{}, fmt.Errorf("demo: QR opt-in: %w", err)
 		}
@@ -463,7 +465,8 @@ func (s Summary) Print(w io.Writer) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	fmt.Fprintf(w, "Appointments not simply booked any more:\n")
 	for _, k := range keys {
-		fmt.Fprintf(w, "            appointment %s: %s\n", k, s.Appointment[k])
+		fmt.Fprintf(w, "            %s: %s\n", k, s.Appointment[k])
 	}
 }
