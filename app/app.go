@@ -86,20 +86,22 @@ type App struct {
 	Mapper ingest.Mapper
 	Log    *slog.Logger
 
-	db       *sql.DB
-	pub      message.Publisher
-	sub      message.Subscriber
-	wlog     watermill.LoggerAdapter
-	busKey   keyring.DataKey
-	wa       *whatsapp.Client
-	sms      *sms.Client
-	smsHook  string
-	now      func() time.Time
-	secret   string
-	signing  string // 360dialog signing secret; when set, x-360dialog-signature is required
-	apiToken string
-	router   *message.Router
-	routerW  sync.WaitGroup
+	db     *sql.DB
+	pub    message.Publisher
+	sub    message.Subscriber
+	wlog   watermill.LoggerAdapter
+	busKey keyring.DataKey
+	// archiveKey seals the exports kept in archive/ and error/.
+	archiveKey keyring.DataKey
+	wa         *whatsapp.Client
+	sms        *sms.Client
+	smsHook    string
+	now        func() time.Time
+	secret     string
+	signing    string // 360dialog signing secret; when set, x-360dialog-signature is required
+	apiToken   string
+	router     *message.Router
+	routerW    sync.WaitGroup
 
 	mu       sync.Mutex
 	paused   map[schemas.Channel]time.Time
@@ -208,6 +210,10 @@ func Open(ctx context.Context, cfg config.Config, dataDir string, opt Options) (
 		a.Mapper.Profiles = append(extra, a.Mapper.Profiles...)
 	}
 	if a.busKey, err = st.SystemKey(ctx, "bus"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.archiveKey, err = st.SystemKey(ctx, "archive"); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -399,4 +405,27 @@ func (a *App) sealBody(topic, id string, body []byte) ([]byte, error) {
 // openBody decrypts a body sealed by sealBody.
 func (a *App) openBody(topic string, msg *message.Message) ([]byte, error) {
 	return a.busKey.Open(msg.Payload, []byte("bus|"+topic+"|"+msg.UUID))
+}
+
+// sealedFileMagic starts every sealed archive file, so that a person who
+// opens one sees what it is.
+const sealedFileMagic = "PRAXISBOTE-SEALED v1\n"
+
+// SealFile encrypts an export before it is kept in archive/ or error/.
+// The key is a system data key wrapped by the master key; `praxisbote
+// archive open` reverses it.
+func (a *App) SealFile(data []byte) ([]byte, error) {
+	ct, err := a.archiveKey.Seal(data, []byte("praxisbote/archive/v1"))
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(sealedFileMagic), ct...), nil
+}
+
+// OpenFile decrypts a file written by SealFile.
+func (a *App) OpenFile(data []byte) ([]byte, error) {
+	if !strings.HasPrefix(string(data[:min(len(data), len(sealedFileMagic))]), sealedFileMagic) {
+		return nil, errors.New("not a praxisbote sealed file")
+	}
+	return a.archiveKey.Open(data[len(sealedFileMagic):], []byte("praxisbote/archive/v1"))
 }

@@ -704,7 +704,7 @@ func (a *App) handleWriteback(msg *message.Message) error {
 // when the demo simulates the calendar).
 func (a *App) Watcher(stableFor, rescan time.Duration) (*folder.Watcher, error) {
 	return folder.New(folder.Config{Inbox: a.Dirs.Inbox, Archive: a.Dirs.Archive, Error: a.Dirs.Error,
-		StableFor: stableFor, Rescan: rescan, Now: time.Now, Logger: a.Log}, a.IngestFile)
+		StableFor: stableFor, Rescan: rescan, Now: time.Now, Logger: a.Log, Seal: a.SealFile}, a.IngestFile)
 }
 
 // rulePurpose is the purpose of a reminder rule's messages.

@@ -62,6 +62,6 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", def, "data directory: database, key file, inbox, archive, error and writeback folders")
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "YAML configuration file (default: built-in defaults; env PRAXISBOTE_CONFIG)")
-	root.AddCommand(newDemo(g), newServe(g), newIngest(g), newSandbox(g), newMigrate(g), newDeliveries(g), newConsent(g), newInbox(g), newQR(g), newProfiles(g))
+	root.AddCommand(newDemo(g), newServe(g), newIngest(g), newSandbox(g), newMigrate(g), newDeliveries(g), newConsent(g), newInbox(g), newQR(g), newProfiles(g), newArchive(g))
 	return root
 }

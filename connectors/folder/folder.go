@@ -75,7 +75,16 @@ type Config struct {
 	// Logger receives what happened to each file, which otherwise only shows
 	// as a file appearing somewhere. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Seal, when set, encrypts what is kept in Archive and Error: exports
+	// carry health data, and a copy at rest must be as protected as the
+	// database. The kept file gets SealedSuffix; the inbox file is removed
+	// once the sealed copy is on disk. Nil keeps the original bytes.
+	Seal func(data []byte) ([]byte, error)
 }
+
+// SealedSuffix marks an archived or failed file kept encrypted.
+const SealedSuffix = ".sealed"
 
 const (
 	defaultStableFor = 2 * time.Second

@@ -698,3 +698,26 @@ func TestScanOnceWithCancelledContext(t *testing.T) {
 	require.Zero(t, n)
 	require.Empty(t, e.handled())
 }
+
+func TestSealedCopiesAreKept(t *testing.T) {
+	t.Parallel()
+	seal := func(b []byte) ([]byte, error) { return append([]byte("SEALED:"), bytes.ToUpper(b)...), nil }
+	e := newEnv(t, func(_ context.Context, f folder.File) (folder.Outcome, error) {
+		if f.Name == "kaputt.csv" {
+			return folder.Outcome{}, errors.New("no header")
+		}
+		require.Equal(t, "müller;0171", string(f.Data), "the handler sees the original bytes")
+		return folder.Outcome{}, nil
+	}, func(c *folder.Config) { c.Seal = seal })
+	e.write("termine.csv", "müller;0171", time.Hour)
+	e.write("kaputt.csv", "x", time.Hour)
+	e.scan(2)
+	require.Empty(t, e.inboxFiles())
+	name := "2031/07/termine_" + tag("müller;0171") + ".csv.sealed"
+	require.Equal(t, []string{name}, e.files(e.archive))
+	require.Equal(t, "SEALED:MÜLLER;0171", e.read(filepath.Join(e.archive, name)))
+	errs := e.files(e.errDir)
+	require.Len(t, errs, 2)
+	require.Equal(t, "kaputt_"+tag("x")+".csv.sealed", errs[0])
+	require.Equal(t, "SEALED:X", e.read(filepath.Join(e.errDir, errs[0])))
+}

@@ -36,8 +36,18 @@ func (w *Watcher) place(src, dir string, f File, sideSuffix string, side []byte)
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return "", err
 	}
+	suffix := ""
+	if w.cfg.Seal != nil {
+		sealed, err := w.cfg.Seal(f.Data)
+		if err != nil {
+			return "", fmt.Errorf("seal %s: %w", f.Name, err)
+		}
+		// The kept copy is written from the sealed bytes, like a copy
+		// across volumes; the inbox file goes once it is on disk.
+		f.Data, suffix = sealed, SealedSuffix
+	}
 	for n := 1; n <= maxCollisions; n++ {
-		dst := filepath.Join(dir, taggedName(f.Name, f.SHA256[:12], n))
+		dst := filepath.Join(dir, taggedName(f.Name, f.SHA256[:12], n)+suffix)
 		// O_EXCL claims the name atomically; os.Rename alone would silently
 		// replace an existing file on Unix. Renaming over our own empty
 		// placeholder is then safe on every platform.
@@ -97,8 +107,11 @@ func createExcl(path string, content []byte) (ok bool, err error) {
 
 // moveOver replaces the placeholder dst with src. Inbox, Archive and Error
 // are often on different volumes (a share mounted into a local tree), where
-// rename fails and a copy has to do.
+// rename fails and a copy has to do. A sealed copy is always written.
 func (w *Watcher) moveOver(src, dst string, f File) error {
+	if w.cfg.Seal != nil {
+		return copyOver(src, dst, f)
+	}
 	err := w.rename(src, dst)
 	if err == nil || !errors.Is(err, errCrossDevice) {
 		return err
