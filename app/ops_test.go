@@ -1,6 +1,7 @@
 package app
 
 import (
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/praxisbote/praxisbote/schemas"
+	"github.com/praxisbote/praxisbote/store"
+	"github.com/praxisbote/praxisbote/store/sqlite"
 )
 
 func TestConsentVerifyDetectsTampering(t *testing.T) {
@@ -127,4 +132,27 @@ func TestSupportAPI(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code)
 	code, _ = post(`{"ids":[1],"colour":"red"}`)
 	require.Equal(t, http.StatusBadRequest, code)
+}
+
+func TestInterruptedSendIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	appt, err := b.a.Store.AppointmentByExternalID(b.ctx, "praxis-dr-beispiel", "10001-20270415T1030")
+	require.NoError(t, err)
+	d, err := b.a.Store.CreateDelivery(b.ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
+		Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: b.a.Store.BlindIndex("+491713920001")})
+	require.NoError(t, err)
+	// A crash after the mark and before the outcome leaves it "sending".
+	ok, err := b.a.Store.MarkSending(b.ctx, d.ID, schemas.ChannelWhatsApp)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, b.a.Store.Tx(b.ctx, func(_ *sqlite.Q, tx *sql.Tx) error {
+		return b.a.publishTx(tx, TopicDeliveryRequested, deliveryRequested{DeliveryID: d.ID})
+	}))
+	require.NoError(t, b.a.WaitIdle(b.ctx))
+	got, err := b.a.Store.Delivery(b.ctx, d.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliveryDead, got.State)
+	require.Contains(t, got.Reason, "may have reached the patient")
+	require.Empty(t, b.sb.Messages(), "nothing is sent a second time on a guess")
 }

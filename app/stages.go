@@ -343,110 +343,157 @@ func (a *App) NextWork(ctx context.Context) (time.Time, error) {
 // retry (see sendFailed); an error of our own (database) is returned, so
 // the Retry middleware and then the poison queue deal with it.
 func (a *App) handleDeliveryRequested(msg *message.Message) error {
-	ev, q, err := decode[deliveryRequested](a, msg)
-	if err != nil {
-		return err
+	var ev deliveryRequested
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+		return fmt.Errorf("delivery event: %w", err)
 	}
 	ctx := msg.Context()
-	d, err := q.Delivery(ctx, ev.DeliveryID)
+	// The message's own transaction takes SQLite's one write lock at its
+	// first statement and keeps it until the ack, so it must not be open
+	// while a provider answers. The plan is made from reads on the shared
+	// database; the "sending" mark is committed there before the send; the
+	// outcome is written through the message's transaction, with the ack.
+	d, err := a.Store.Delivery(ctx, ev.DeliveryID)
 	if err != nil {
 		return err
 	}
 	if d.ProviderMessageID != "" || (d.State != store.DeliveryScheduled && d.State != store.DeliverySending) {
 		return nil // already sent or ended: never send twice
 	}
-	if _, err := schemas.ParsePurpose(string(d.Purpose)); err != nil {
-		// Purpose limitation at send time too: whatever put this row here,
-		// nothing outside the closed list goes out.
-		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, err.Error(), "")
+	plan, err := a.planSend(ctx, d)
+	if err != nil {
+		return err
 	}
-	if d.Purpose == schemas.PurposeConsentConfirmation {
-		return a.sendConfirmation(msg, q, d)
-	}
-	end := func(state, reason string) error {
-		if err := q.MarkEnded(ctx, d.ID, state, reason, ""); err != nil {
+	if plan.send == nil {
+		q, _, err := a.handlerTx(msg)
+		if err != nil {
+			return err
+		}
+		if !plan.retryAt.IsZero() {
+			return q.ScheduleRetry(ctx, d.ID, plan.retryAt, plan.reason, d.ProviderCode)
+		}
+		if err := q.MarkEnded(ctx, d.ID, plan.state, plan.reason, ""); err != nil {
 			return err
 		}
 		return a.reminderDone(ctx, q, d)
 	}
-	appt, err := q.Appointment(ctx, d.AppointmentID)
-	if err != nil {
+	if ok, err := a.Store.MarkSending(ctx, d.ID, plan.channel); err != nil || !ok {
 		return err
 	}
-	if ok, why := delivery.Eligible(appt, a.now()); !ok {
-		return end(store.DeliveryCancelled, why)
-	}
-	p, err := q.Patient(ctx, d.PatientID)
-	if err != nil {
-		return err
-	}
-	mobile, ok := p.Mobile()
-	if !ok {
-		return end(store.DeliveryCancelled, "patient has no mobile number")
-	}
-	history, err := q.ConsentHistory(ctx, p.ID)
-	if err != nil {
-		return err
-	}
-	ch := d.Channel
-	if d.FallbackOf == 0 {
-		var ok bool
-		if ch, ok = delivery.Choose(history, p.PreferredChannel, d.Purpose, a.channels()); !ok {
-			return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted consent for %s on any channel", d.Purpose))
-		}
-		if ch != d.Channel {
-			if err := q.SetChannel(ctx, d.ID, ch); err != nil {
-				return err
-			}
-			d.Channel = ch
-		}
-	} else if !delivery.Decide(history, ch, d.Purpose).Granted {
-		return end(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", ch, d.Purpose))
-	}
-	tmpl, ok := a.Cfg.Template(d.Purpose, d.Template)
-	if !ok {
-		return end(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
-	}
+	d.Channel = plan.channel
 	now := a.now()
-	if until := a.pausedUntil(ch); until.After(now) {
-		return q.ScheduleRetry(ctx, d.ID, until, "channel "+string(ch)+" paused after a channel-wide error", d.ProviderCode)
-	}
-	if spacing := a.Cfg.Delivery.RecipientSpacing; spacing > 0 {
-		last, err := q.LastSentTo(ctx, d.PracticeID, d.ToIndex, ch)
-		if err != nil {
-			return err
-		}
-		if !last.IsZero() && now.Sub(last) < spacing {
-			return q.ScheduleRetry(ctx, d.ID, last.Add(spacing), "spacing messages to the same number", "")
-		}
-	}
-	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
+	a.limiter(plan.channel).Wait()
+	id, sendErr := plan.send(ctx)
+	q, _, err := a.handlerTx(msg)
+	if err != nil {
 		return err
 	}
-	attempts := d.Attempts + 1
-	a.limiter(ch).Wait()
-	start := appt.Start.In(a.Cfg.Location())
-	// Date, time and practice only: the kind of treatment is clinical
-	// detail and never goes into a message.
-	date, clock := germanDate(start), start.Format("15:04")
-	var id string
-	switch ch {
-	case schemas.ChannelSMS:
-		id, err = a.sms.Send(ctx, sms.SMS{To: mobile, Text: renderSMS(tmpl.SMSText, a.Cfg.Practice.Name, date, clock), ForeignID: fmt.Sprint(d.ID)})
-	default:
-		id, err = a.wa.SendTemplate(ctx, whatsapp.Template{To: mobile, Name: tmpl.Name, Language: tmpl.Language,
-			BodyParams: []string{a.Cfg.Practice.Name, date, clock},
-			// The payloads name the appointment and our delivery, so a
-			// button answer needs no guessing.
-			QuickReplyPayloads: []string{payload("CONFIRM", appt.ExternalID, d.ID), payload("CANCEL", appt.ExternalID, d.ID)}})
-	}
-	if err != nil {
-		return a.sendFailed(msg, q, d, attempts, now, err, history)
+	if sendErr != nil {
+		return a.sendFailed(msg, q, d, d.Attempts+1, now, sendErr, plan.history)
 	}
 	if err := q.MarkSent(ctx, d.ID, id); err != nil {
 		return err
 	}
 	return a.reminderDone(ctx, q, d)
+}
+
+// sendPlan is what to do with one delivery: end it (state, reason), park
+// it (retryAt, reason), or send it (channel, send).
+type sendPlan struct {
+	state   string
+	reason  string
+	retryAt time.Time
+	channel schemas.Channel
+	send    func(context.Context) (string, error)
+	history []store.ConsentRecord
+}
+
+func ended(state, reason string) (sendPlan, error) {
+	return sendPlan{state: state, reason: reason}, nil
+}
+
+// planSend applies policy at send time, reading only: purpose limitation,
+// the appointment still ahead, consent per channel, pauses and spacing.
+func (a *App) planSend(ctx context.Context, d store.Delivery) (sendPlan, error) {
+	if d.State == store.DeliverySending {
+		// An earlier attempt stopped between marking and recording the send
+		// (crash, lost database): the provider may have the message.
+		// Sending again could send twice; a person decides.
+		return ended(store.DeliveryDead, "interrupted while sending: it may have reached the patient; check before replaying")
+	}
+	if _, err := schemas.ParsePurpose(string(d.Purpose)); err != nil {
+		// Purpose limitation at send time too: whatever put this row here,
+		// nothing outside the closed list goes out.
+		return ended(store.DeliveryFailed, err.Error())
+	}
+	now := a.now()
+	if d.Purpose == schemas.PurposeConsentConfirmation {
+		return a.planConfirmation(d, now)
+	}
+	appt, err := a.Store.Appointment(ctx, d.AppointmentID)
+	if err != nil {
+		return sendPlan{}, err
+	}
+	if ok, why := delivery.Eligible(appt, now); !ok {
+		return ended(store.DeliveryCancelled, why)
+	}
+	p, err := a.Store.Patient(ctx, d.PatientID)
+	if err != nil {
+		return sendPlan{}, err
+	}
+	mobile, ok := p.Mobile()
+	if !ok {
+		return ended(store.DeliveryCancelled, "patient has no mobile number")
+	}
+	history, err := a.Store.ConsentHistory(ctx, p.ID)
+	if err != nil {
+		return sendPlan{}, err
+	}
+	ch := d.Channel
+	if d.FallbackOf == 0 {
+		var ok bool
+		if ch, ok = delivery.Choose(history, p.PreferredChannel, d.Purpose, a.channels()); !ok {
+			return ended(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted consent for %s on any channel", d.Purpose))
+		}
+	} else if !delivery.Decide(history, ch, d.Purpose).Granted {
+		return ended(store.DeliverySkippedNoConsent, fmt.Sprintf("no granted %s consent for %s", ch, d.Purpose))
+	}
+	tmpl, ok := a.Cfg.Template(d.Purpose, d.Template)
+	if !ok {
+		return ended(store.DeliveryFailed, "no template configured for purpose "+string(d.Purpose))
+	}
+	if until := a.pausedUntil(ch); until.After(now) {
+		return sendPlan{retryAt: until, reason: "channel " + string(ch) + " paused after a channel-wide error"}, nil
+	}
+	if spacing := a.Cfg.Delivery.RecipientSpacing; spacing > 0 {
+		last, err := a.Store.LastSentTo(ctx, d.PracticeID, d.ToIndex, ch)
+		if err != nil {
+			return sendPlan{}, err
+		}
+		if !last.IsZero() && now.Sub(last) < spacing {
+			return sendPlan{retryAt: last.Add(spacing), reason: "spacing messages to the same number"}, nil
+		}
+	}
+	start := appt.Start.In(a.Cfg.Location())
+	// Date, time and practice only: the kind of treatment is clinical
+	// detail and never goes into a message.
+	date, clock := germanDate(start), start.Format("15:04")
+	plan := sendPlan{channel: ch, history: history}
+	switch ch {
+	case schemas.ChannelSMS:
+		plan.send = func(ctx context.Context) (string, error) {
+			return a.sms.Send(ctx, sms.SMS{To: mobile, Text: renderSMS(tmpl.SMSText, a.Cfg.Practice.Name, date, clock), ForeignID: fmt.Sprint(d.ID)})
+		}
+	default:
+		plan.send = func(ctx context.Context) (string, error) {
+			return a.wa.SendTemplate(ctx, whatsapp.Template{To: mobile, Name: tmpl.Name, Language: tmpl.Language,
+				BodyParams: []string{a.Cfg.Practice.Name, date, clock},
+				// The payloads name the appointment and our delivery, so a
+				// button answer needs no guessing.
+				QuickReplyPayloads: []string{payload("CONFIRM", appt.ExternalID, d.ID), payload("CANCEL", appt.ExternalID, d.ID)}})
+		}
+	}
+	return plan, nil
 }
 
 // sendFailed decides what a failed send leads to: a parked retry
@@ -495,17 +542,15 @@ func (a *App) sendFailed(msg *message.Message, q *sqlite.Q, d store.Delivery, at
 // allowed only this long after the patient's own message.
 const replyWindowService = 24 * time.Hour
 
-// sendConfirmation answers an opt-in or a STOP on the channel it came
+// planConfirmation answers an opt-in or a STOP on the channel it came
 // from, as free text inside the window the patient's message opened.
-func (a *App) sendConfirmation(msg *message.Message, q *sqlite.Q, d store.Delivery) error {
-	ctx := msg.Context()
-	now := a.now()
+func (a *App) planConfirmation(d store.Delivery, now time.Time) (sendPlan, error) {
 	if now.Sub(d.CreatedAt) > replyWindowService {
-		return q.MarkEnded(ctx, d.ID, store.DeliveryCancelled, "outside the 24-hour reply window", "")
+		return ended(store.DeliveryCancelled, "outside the 24-hour reply window")
 	}
 	number, err := a.busKey.Open(d.ToSealed, []byte("deliveries|to|"+d.ToIndex))
 	if err != nil {
-		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, "recipient cannot be opened: "+err.Error(), "")
+		return ended(store.DeliveryFailed, "recipient cannot be opened: "+err.Error())
 	}
 	text := a.Cfg.Consent.OptInReply
 	if d.Template == "stop" {
@@ -513,25 +558,20 @@ func (a *App) sendConfirmation(msg *message.Message, q *sqlite.Q, d store.Delive
 	}
 	text = strings.NewReplacer("{{practice}}", a.Cfg.Practice.Name, "{{code}}", a.Cfg.Practice.Code).Replace(text)
 	if until := a.pausedUntil(d.Channel); until.After(now) {
-		return q.ScheduleRetry(ctx, d.ID, until, "channel "+string(d.Channel)+" paused", "")
+		return sendPlan{retryAt: until, reason: "channel " + string(d.Channel) + " paused"}, nil
 	}
-	if ok, err := q.MarkSending(ctx, d.ID); err != nil || !ok {
-		return err
-	}
-	a.limiter(d.Channel).Wait()
-	var id string
+	plan := sendPlan{channel: d.Channel}
 	switch {
 	case d.Channel == schemas.ChannelSMS && a.sms != nil:
-		id, err = a.sms.Send(ctx, sms.SMS{To: string(number), Text: text, ForeignID: fmt.Sprint(d.ID)})
+		plan.send = func(ctx context.Context) (string, error) {
+			return a.sms.Send(ctx, sms.SMS{To: string(number), Text: text, ForeignID: fmt.Sprint(d.ID)})
+		}
 	case d.Channel == schemas.ChannelWhatsApp && a.wa != nil:
-		id, err = a.wa.SendText(ctx, string(number), text)
+		plan.send = func(ctx context.Context) (string, error) { return a.wa.SendText(ctx, string(number), text) }
 	default:
-		return q.MarkEnded(ctx, d.ID, store.DeliveryFailed, "channel "+string(d.Channel)+" is not configured", "")
+		return ended(store.DeliveryFailed, "channel "+string(d.Channel)+" is not configured")
 	}
-	if err != nil {
-		return a.sendFailed(msg, q, d, d.Attempts+1, now, err, nil)
-	}
-	return q.MarkSent(ctx, d.ID, id)
+	return plan, nil
 }
 
 func (a *App) reminderDone(ctx context.Context, q *sqlite.Q, d store.Delivery) error {

@@ -91,7 +91,7 @@ func newWebhookBundleWith(t *testing.T, seedSMS bool) *webhookBundle {
 		d, err := a.Store.CreateDelivery(ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
 			Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: a.Store.BlindIndex(s.to)})
 		require.NoError(t, err)
-		ok, err := a.Store.MarkSending(ctx, d.ID)
+		ok, err := a.Store.MarkSending(ctx, d.ID, schemas.ChannelWhatsApp)
 		require.NoError(t, err)
 		require.True(t, ok)
 		saved := clock.Now()
@@ -114,7 +114,7 @@ func newWebhookBundleWith(t *testing.T, seedSMS bool) *webhookBundle {
 			d, err := a.Store.CreateDelivery(ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
 				FallbackOf: s.fallbackOf, Channel: schemas.ChannelSMS, Purpose: s.purpose, ToIndex: a.Store.BlindIndex("+491713920005")})
 			require.NoError(t, err)
-			_, err = a.Store.MarkSending(ctx, d.ID)
+			_, err = a.Store.MarkSending(ctx, d.ID, schemas.ChannelSMS)
 			require.NoError(t, err)
 			saved := clock.Now()
 			clock.t = berlinTime(t, s.sentAt)

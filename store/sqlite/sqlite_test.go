@@ -138,11 +138,11 @@ func TestReminderIdempotencyAndStatusOrder(t *testing.T) {
 
 	d, err := b.st.CreateDelivery(b.ctx, store.Delivery{PracticeID: "p", AppointmentID: ch.ID, PatientID: ref.ID, Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder})
 	require.NoError(t, err)
-	ok, err = b.st.MarkSending(b.ctx, d.ID)
+	ok, err = b.st.MarkSending(b.ctx, d.ID, schemas.ChannelWhatsApp)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.NoError(t, b.st.MarkSent(b.ctx, d.ID, "wamid.1"))
-	ok, err = b.st.MarkSending(b.ctx, d.ID)
+	ok, err = b.st.MarkSending(b.ctx, d.ID, schemas.ChannelWhatsApp)
 	require.NoError(t, err)
 	require.False(t, ok, "a delivery the provider accepted is never sent again")
 

@@ -214,11 +214,13 @@ func (q *Q) Deliveries(ctx context.Context, f DeliveryFilter) ([]store.Delivery,
 	return out, rows.Err()
 }
 
-// MarkSending counts an attempt; it refuses a delivery that already has a
-// provider message id, so that nothing the provider accepted is sent twice.
-func (q *Q) MarkSending(ctx context.Context, id int64) (bool, error) {
-	res, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
-		WHERE id = ? AND provider_message_id IS NULL AND state IN ('scheduled', 'sending', 'failed', 'dead')`, ts(q.now()), id)
+// MarkSending counts an attempt on the channel chosen for it. Only a
+// scheduled delivery without a provider message id can be marked, so that
+// nothing the provider accepted is sent twice, and a delivery left in
+// "sending" by an interrupted attempt is noticed, not sent again.
+func (q *Q) MarkSending(ctx context.Context, id int64, ch schemas.Channel) (bool, error) {
+	res, err := q.x.ExecContext(ctx, `UPDATE deliveries SET state = 'sending', channel = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id = ? AND provider_message_id IS NULL AND state = 'scheduled'`, string(ch), ts(q.now()), id)
 	if err != nil {
 		return false, err
 	}
@@ -482,12 +484,6 @@ func (q *Q) ResetForReplay(ctx context.Context, id int64) (bool, error) {
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
-}
-
-// SetChannel records the channel chosen at send time.
-func (q *Q) SetChannel(ctx context.Context, id int64, ch schemas.Channel) error {
-	_, err := q.x.ExecContext(ctx, `UPDATE deliveries SET channel = ?, updated_at = ? WHERE id = ?`, string(ch), ts(q.now()), id)
-	return err
 }
 
 // ScheduleRetry parks a delivery until at: the attempt failed transiently
