@@ -3,9 +3,11 @@ package tabular
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxHeaderScan bounds the search for the header: exports put a title, a
@@ -168,18 +170,60 @@ func shapeScore(rows []sniffedRow) int {
 }
 
 // describeColumns renders the cells a person would recognise as the
-// file's columns, for "no profile matches" and "no header" messages.
+// file's columns, for "no profile matches" and "no header" messages. The
+// message lands in logs, error reports and the ingest log, so a row that
+// looks like data (a file without its header line) is described, never
+// quoted: its cells are a patient's name, birth date and number.
 func describeColumns(cells []string) string {
 	var parts []string
 	for _, c := range cells {
 		if c = cleanCell(c); c != "" {
-			parts = append(parts, strconv.Quote(c))
+			parts = append(parts, c)
 		}
 	}
 	if len(parts) == 0 {
 		return "(none)"
 	}
+	for _, c := range parts {
+		if looksBinary(c) {
+			return "(unreadable: binary content, not a text export)"
+		}
+	}
+	for _, c := range parts {
+		if looksLikeData(c) {
+			return fmt.Sprintf("(%d values that look like data, not column names: is the header line missing?)", len(parts))
+		}
+	}
+	for i, c := range parts {
+		parts[i] = strconv.Quote(c)
+	}
 	return strings.Join(parts, ", ")
+}
+
+// looksLikeData: column names hold no runs of digits and no e-mail signs;
+// dates, numbers and phone numbers do.
+func looksLikeData(c string) bool {
+	digits := 0
+	for _, r := range c {
+		if r >= '0' && r <= '9' {
+			digits++
+			if digits >= 3 {
+				return true
+			}
+		} else {
+			digits = 0
+		}
+	}
+	return strings.ContainsRune(c, '@')
+}
+
+func looksBinary(c string) bool {
+	for _, r := range c {
+		if r == utf8.RuneError || (r < 0x20 && r != '\t') {
+			return true
+		}
+	}
+	return false
 }
 
 // widestRow is the row most likely to be a header: the one with the most
