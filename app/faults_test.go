@@ -96,7 +96,9 @@ func TestFaultsEndDeliveredOrDeadThenReplayOnce(t *testing.T) {
 		d, err := b.a.Store.Delivery(ctx, id)
 		require.NoError(t, err)
 		if d.State == store.DeliveryCancelled {
-			require.Contains(t, d.Reason, "past", "replay re-checks the appointment")
+			// Replay re-checks: the appointment passed, or a later reminder
+			// about it already reached the patient.
+			require.Regexp(t, "past|superseded", d.Reason)
 			continue
 		}
 		replayedSent++

@@ -156,3 +156,26 @@ func TestInterruptedSendIsNotRepeated(t *testing.T) {
 	require.Contains(t, got.Reason, "may have reached the patient")
 	require.Empty(t, b.sb.Messages(), "nothing is sent a second time on a guess")
 }
+
+func TestReplayOfAnOvertakenReminderSendsNothing(t *testing.T) {
+	t.Parallel()
+	b := newWebhookBundle(t)
+	appt, err := b.a.Store.AppointmentByExternalID(b.ctx, "praxis-dr-beispiel", "10001-20270111T0800")
+	require.NoError(t, err)
+	// An older reminder about the appointment died; W2 (sent 9 January)
+	// reached the patient since.
+	d, err := b.a.Store.CreateDelivery(b.ctx, store.Delivery{PracticeID: "praxis-dr-beispiel", AppointmentID: appt.ID, PatientID: appt.PatientID,
+		Channel: schemas.ChannelWhatsApp, Purpose: schemas.PurposeAppointmentReminder, ToIndex: b.a.Store.BlindIndex("+491713920001")})
+	require.NoError(t, err)
+	require.NoError(t, b.a.Store.MarkEnded(b.ctx, d.ID, store.DeliveryDead, "gave up after 6 attempts: 503", "503"))
+	b.clock.Set(berlinTime(t, "2027-01-10T09:00:00+01:00"))
+	res, err := b.a.Replay(b.ctx, []int64{d.ID})
+	require.NoError(t, err)
+	require.True(t, res[0].Queued)
+	require.NoError(t, b.a.WaitIdle(b.ctx))
+	got, err := b.a.Store.Delivery(b.ctx, d.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliveryCancelled, got.State)
+	require.Contains(t, got.Reason, "superseded")
+	require.Empty(t, b.sb.Messages())
+}

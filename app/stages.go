@@ -437,6 +437,17 @@ func (a *App) planSend(ctx context.Context, d store.Delivery) (sendPlan, error) 
 	if ok, why := delivery.Eligible(appt, now); !ok {
 		return ended(store.DeliveryCancelled, why)
 	}
+	if d.ReplayCount > 0 {
+		// A replayed reminder that a later one about the same appointment
+		// has overtaken would only repeat it.
+		later, err := a.Store.ReachedSince(ctx, d.ID, d.AppointmentID, d.Purpose, d.CreatedAt)
+		if err != nil {
+			return sendPlan{}, err
+		}
+		if later {
+			return ended(store.DeliveryCancelled, "superseded: a later message about this appointment reached the patient")
+		}
+	}
 	p, err := a.Store.Patient(ctx, d.PatientID)
 	if err != nil {
 		return sendPlan{}, err

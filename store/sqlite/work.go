@@ -584,3 +584,13 @@ func (q *Q) Undelivered(ctx context.Context, practice string, ch schemas.Channel
 	}
 	return out, rows.Err()
 }
+
+// ReachedSince tells whether another message of this purpose about this
+// appointment went out (and did not fail) since a time: a replayed old
+// reminder is then superseded.
+func (q *Q) ReachedSince(ctx context.Context, self, appointmentID int64, purpose schemas.Purpose, since time.Time) (bool, error) {
+	var n int
+	err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE appointment_id = ? AND purpose = ? AND id <> ?
+		AND state IN ('sent', 'delivered', 'read') AND sent_at > ?`, appointmentID, string(purpose), self, ts(since)).Scan(&n)
+	return n > 0, err
+}
