@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -107,7 +108,7 @@ func newDecoder(raw *bufio.Reader, enc string) (*decoder, error) {
 	case enc == EncodingUTF8:
 		d.out = transform.NewReader(raw, encoding.UTF8Validator)
 	case enc == EncodingWindows1252:
-		d.out = transform.NewReader(raw, newWin1252())
+		d.out = newWin1252Reader(raw)
 	}
 	return d, nil
 }
@@ -154,7 +155,7 @@ func (d *decoder) readUndecided(p []byte) (int, error) {
 		d.out = transform.NewReader(d.raw, encoding.UTF8Validator)
 	} else {
 		d.enc = EncodingWindows1252
-		d.out = transform.NewReader(d.raw, newWin1252())
+		d.out = newWin1252Reader(d.raw)
 	}
 	return 0, nil
 }
@@ -186,10 +187,10 @@ func (d *decoder) encoding() string {
 	return d.enc
 }
 
-// win1252 decodes Windows-1252 with x/text's code page table but copies
-// runs of ASCII in one go, eight bytes per test: nearly every byte of an
-// export is ASCII, and x/text's byte-by-byte loop was the largest single
-// cost of reading a CSV.
+// win1252 decodes Windows-1252 with x/text's code page table, but takes
+// eight bytes at a time: nearly every byte of an export is ASCII, which a
+// word test finds and a word store copies, and x/text's byte-by-byte loop
+// was the largest single cost of reading a CSV.
 type win1252 struct {
 	transform.NopResetter
 	high [128]string // UTF-8 of bytes 0x80-0xFF
@@ -205,20 +206,29 @@ func newWin1252() *win1252 {
 
 func (w *win1252) Transform(dst, src []byte, _ bool) (nDst, nSrc int, err error) {
 	for nSrc < len(src) {
-		i := nSrc
-		for i+8 <= len(src) && binary.LittleEndian.Uint64(src[i:])&0x8080808080808080 == 0 {
-			i += 8
+		if nSrc+8 <= len(src) && nDst+8 <= len(dst) {
+			// Store the whole word, but keep only its ASCII head: the
+			// bytes after it are overwritten next (dst is scratch space
+			// beyond nDst).
+			v := binary.LittleEndian.Uint64(src[nSrc:])
+			binary.LittleEndian.PutUint64(dst[nDst:], v)
+			high := v & 0x8080808080808080
+			if high == 0 {
+				nSrc += 8
+				nDst += 8
+				continue
+			}
+			k := bits.TrailingZeros64(high) / 8
+			nSrc += k
+			nDst += k
 		}
-		for i < len(src) && src[i] < utf8.RuneSelf {
-			i++
-		}
-		if i > nSrc {
-			n := copy(dst[nDst:], src[nSrc:i])
-			nDst += n
-			nSrc += n
-			if nSrc < i {
+		if c := src[nSrc]; c < utf8.RuneSelf {
+			if nDst == len(dst) {
 				return nDst, nSrc, transform.ErrShortDst
 			}
+			dst[nDst] = c
+			nDst++
+			nSrc++
 			continue
 		}
 		enc := w.high[src[nSrc]-0x80]
@@ -229,4 +239,49 @@ func (w *win1252) Transform(dst, src []byte, _ bool) (nDst, nSrc int, err error)
 		nSrc++
 	}
 	return nDst, nSrc, nil
+}
+
+// win1252Reader decodes straight from the raw reader's buffer into the
+// caller's. transform.NewReader(raw, newWin1252()) reads the same, but
+// copies every byte once more through a buffer of its own.
+type win1252Reader struct {
+	raw  *bufio.Reader
+	dec  *win1252
+	rest string // the end of a character that did not fit into p
+	err  error  // sticky, as with transform.Reader
+}
+
+func newWin1252Reader(raw *bufio.Reader) *win1252Reader {
+	return &win1252Reader{raw: raw, dec: newWin1252()}
+}
+
+func (r *win1252Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if r.rest != "" {
+		n := copy(p, r.rest)
+		r.rest = r.rest[n:]
+		return n, nil
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if _, err := r.raw.Peek(1); err != nil {
+		r.err = err
+		return 0, err
+	}
+	src, _ := r.raw.Peek(r.raw.Buffered())
+	n, m, _ := r.dec.Transform(p, src, false)
+	if m == 0 {
+		// p cannot hold the next character (up to three bytes in UTF-8):
+		// hand out what fits and keep the rest, so that a nearly full
+		// buffer above never sees an empty read.
+		enc := r.dec.high[src[0]-0x80]
+		n = copy(p, enc)
+		r.rest = enc[n:]
+		m = 1
+	}
+	_, _ = r.raw.Discard(m)
+	return n, nil
 }

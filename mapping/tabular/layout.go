@@ -51,6 +51,20 @@ type layoutPart struct {
 type layout struct {
 	src   string
 	parts []layoutPart
+	// fixed is set when every number has a fixed digit count, as in
+	// "DD.MM.YYYY" and "HH:MM": then a match has exactly len(shape)
+	// bytes, shape holds each literal byte in place and 0 where a digit
+	// belongs, and nums says where each number sits. parse checks such a
+	// value in one pass instead of searching part by part; it runs for
+	// two or three cells of every row.
+	fixed bool
+	shape []byte
+	nums  []fixedNum
+}
+
+type fixedNum struct {
+	unit     unit
+	off, len int
 }
 
 // compileLayout checks a declared format once, so a typo is a profile
@@ -106,7 +120,29 @@ func compileLayout(src string, set []token) (layout, error) {
 			return layout{}, fmt.Errorf("%q: %s is missing", src, unitName(u))
 		}
 	}
+	l.compileFixed()
 	return l, nil
+}
+
+// compileFixed prepares the one-pass form of a fixed-width layout (see
+// layout.fixed); other layouts keep the general loop.
+func (l *layout) compileFixed() {
+	var shape []byte
+	var nums []fixedNum
+	for _, p := range l.parts {
+		switch {
+		case p.unit == unitNone && strings.IndexByte(p.lit, 0) >= 0:
+			return // 0 marks digits in shape
+		case p.unit == unitNone:
+			shape = append(shape, p.lit...)
+		case p.min != p.max:
+			return
+		default:
+			nums = append(nums, fixedNum{unit: p.unit, off: len(shape), len: p.max})
+			shape = append(shape, make([]byte, p.max)...)
+		}
+	}
+	l.fixed, l.shape, l.nums = true, shape, nums
 }
 
 func tokenNames(set []token) string {
@@ -123,7 +159,29 @@ func unitName(u unit) string {
 
 // parse reads the numbers out of s. Range checks are the caller's: the
 // calendar rules live in wallclock, not here.
-func (l layout) parse(s string) (vals [7]int, ok bool) {
+func (l *layout) parse(s string) (vals [7]int, ok bool) {
+	if l.fixed {
+		// The general loop below accepts exactly these values for a
+		// fixed-width layout: every literal in place, every number with
+		// its digit count, nothing left over.
+		if len(s) != len(l.shape) {
+			return vals, false
+		}
+		shape := l.shape[:len(s)]
+		for i := range len(s) {
+			if c, b := shape[i], s[i]; (c == 0 && b-'0' > 9) || (c != 0 && b != c) {
+				return vals, false
+			}
+		}
+		for _, n := range l.nums {
+			v := 0
+			for _, b := range []byte(s[n.off : n.off+n.len]) {
+				v = v*10 + int(b-'0')
+			}
+			vals[n.unit] = v
+		}
+		return vals, true
+	}
 	i := 0
 	for _, p := range l.parts {
 		if p.unit == unitNone {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -77,11 +78,12 @@ type Summary struct {
 // XLSX is a zip archive that cannot be read front to back, so it is read
 // whole first; its sheet is then iterated row by row.
 //
-// Rows are read and split on a second goroutine, a few hundred rows
-// ahead, so decoding and mapping use two cores. emit is always called on
-// the caller's goroutine, one record at a time. The reading goroutine has
-// ended when Stream returns (if emit stops the stream, Stream first waits
-// for the read in progress), so r may be closed right after.
+// Rows are read, split and half mapped on a second goroutine, a few
+// hundred rows ahead, so that reading and mapping use two cores. emit is
+// always called on the caller's goroutine, one record at a time. The
+// reading goroutine has ended when Stream returns (if emit stops the
+// stream, Stream first waits for the read in progress), so r may be
+// closed right after.
 //
 // The error is for the file as a whole (see the Err* values) or an error
 // returned by emit, which stops the stream. Row problems are in the
@@ -140,18 +142,16 @@ func streamCSV(raw *bufio.Reader, name string, p Profile, loc *time.Location, em
 	if delim == 0 {
 		delim = sniffDelimiter(string(prefix), p)
 	}
-	cr := csv.NewReader(text)
-	cr.Comma = delim
-	// Rows may legitimately be shorter than the header (trailing empty
-	// cells dropped by the exporter); longer rows are checked per row.
-	cr.FieldsPerRecord = -1
-	// Strict quoting: a lazily read stray quote would silently glue two
-	// rows together and shift every column after it.
-	cr.LazyQuotes = false
-	cr.ReuseRecord = true
+	// csvReader splits as encoding/csv does with FieldsPerRecord -1 (rows
+	// may legitimately be shorter than the header, when the exporter drops
+	// trailing empty cells; longer rows are checked per row) and strict
+	// quoting (a lazily read stray quote would silently glue two rows
+	// together and shift every column after it).
+	cr := newCSVReader(text, delim)
 	e := newEngine(p, loc, false, false, emit)
 	e.sum.Format = FormatCSV
 	e.sum.Delimiter = delimName(delim)
+	e.m.delim = string(delim)
 	src := &csvSource{r: cr}
 	err = e.run(src)
 	e.sum.Encoding = dec.encoding()
@@ -168,9 +168,11 @@ func delimName(d rune) string {
 	return string(d)
 }
 
-// rowSource yields rows with their line (CSV) or row (XLSX) number.
+// rowSource yields rows with their line (CSV) or row (XLSX) number. text
+// is the row's line when its cells are the pieces of it between
+// delimiters, else empty (see preparer.rowHash).
 type rowSource interface {
-	next() (cells []string, line int, err error)
+	next() (cells []string, text string, line int, err error)
 }
 
 // rowReadError is a row the reader itself could not split (bad quoting).
@@ -183,7 +185,7 @@ type rowReadError struct {
 func (e *rowReadError) Error() string { return e.reason }
 
 type csvSource struct {
-	r *csv.Reader
+	r *csvReader
 	// ahead is the result of a read done while checking for an unclosed
 	// quote; it is handed out on the next call.
 	ahead *csvRead
@@ -191,20 +193,20 @@ type csvSource struct {
 
 type csvRead struct {
 	rec  []string
+	text string
 	line int
 	err  error
 }
 
 func (s *csvSource) read() csvRead {
-	rec, err := s.r.Read()
+	rec, text, line, err := s.r.read()
 	if err != nil {
 		return csvRead{err: err}
 	}
-	line, _ := s.r.FieldPos(0)
-	return csvRead{rec: rec, line: line}
+	return csvRead{rec: rec, text: text, line: line}
 }
 
-func (s *csvSource) next() ([]string, int, error) {
+func (s *csvSource) next() ([]string, string, int, error) {
 	var cur csvRead
 	if s.ahead != nil {
 		cur, s.ahead = *s.ahead, nil
@@ -212,11 +214,11 @@ func (s *csvSource) next() ([]string, int, error) {
 		cur = s.read()
 	}
 	if cur.err == nil {
-		return cur.rec, cur.line, nil
+		return cur.rec, cur.text, cur.line, nil
 	}
 	var pe *csv.ParseError
 	if !errors.As(cur.err, &pe) {
-		return nil, 0, cur.err
+		return nil, "", 0, cur.err
 	}
 	if errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine {
 		// encoding/csv reports a quote that is opened and never closed
@@ -224,9 +226,9 @@ func (s *csvSource) next() ([]string, int, error) {
 		// into one field, so this is no longer one bad row.
 		ahead := s.read()
 		if errors.Is(ahead.err, io.EOF) {
-			return nil, 0, fmt.Errorf("%w: the quoted field opened on line %d is never closed, so the rest of the file cannot be split into rows", ErrNotTabular, pe.StartLine)
+			return nil, "", 0, fmt.Errorf("%w: the quoted field opened on line %d is never closed, so the rest of the file cannot be split into rows", ErrNotTabular, pe.StartLine)
 		}
-		// ReuseRecord: the next Read would overwrite the slice.
+		// The next read would overwrite the record's slice.
 		ahead.rec = slices.Clone(ahead.rec)
 		s.ahead = &ahead
 	}
@@ -234,7 +236,7 @@ func (s *csvSource) next() ([]string, int, error) {
 	if errors.Is(pe.Err, csv.ErrBareQuote) || errors.Is(pe.Err, csv.ErrQuote) {
 		reason = "the row cannot be split into columns: a quote (\") inside a field must be doubled (\"\") and the field itself quoted"
 	}
-	return nil, pe.StartLine, &rowReadError{line: pe.StartLine, reason: reason}
+	return nil, "", pe.StartLine, &rowReadError{line: pe.StartLine, reason: reason}
 }
 
 // engine holds what mapping one file needs across rows.
@@ -257,22 +259,43 @@ func (e *engine) run(src rowSource) error {
 	if err := e.findHeader(src); err != nil {
 		return err
 	}
-	// Reading and splitting rows runs one step ahead of mapping, on
-	// another core; stop waits for it, so the caller's reader is never
-	// touched after Stream returns.
-	ahead := prefetch(src)
+	// Reading and splitting rows, and the first half of mapping them, run
+	// ahead on another core; stop waits for that goroutine, so the
+	// caller's reader is never touched after Stream returns.
+	own := newPreparer(e.m)
+	if os.Getenv("ZZSYNC") != "" {
+		for {
+			cells, text, line, err := src.next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				continue
+			}
+			if isEmpty(cells) {
+				continue
+			}
+			var p prepared
+			own.prepare(cells, text, line, &p)
+			e.sum.Rows++
+			e.deliver(e.m.finish(&p, cells, line))
+		}
+	}
+	discard := os.Getenv("ZZDISCARD") != ""
+	touch := os.Getenv("ZZTOUCH") != ""
+	ahead := prefetch(src, newPreparer(e.m))
 	defer ahead.stop()
 	for {
-		cells, line, err := ahead.next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
+		r, cells := ahead.next(own)
+		if r.err != nil {
+			if errors.Is(r.err, io.EOF) {
 				// Trailing empty rows are dropped unreported: spreadsheets
 				// often carry formatted but empty rows below the data.
 				return nil
 			}
-			re, ok := err.(*rowReadError)
+			re, ok := r.err.(*rowReadError)
 			if !ok {
-				return err
+				return r.err
 			}
 			if err := e.flushEmpty(); err != nil {
 				return err
@@ -284,15 +307,25 @@ func (e *engine) run(src rowSource) error {
 			}
 			continue
 		}
-		if isEmpty(cells) {
-			e.pending = append(e.pending, line)
+		if r.empty {
+			e.pending = append(e.pending, r.line)
+			continue
+		}
+		if discard {
+			if touch {
+				for _, c := range cells {
+					for i := 0; i < len(c); i++ {
+						zzSink += int(c[i])
+					}
+				}
+			}
 			continue
 		}
 		if err := e.flushEmpty(); err != nil {
 			return err
 		}
 		e.sum.Rows++
-		if err := e.deliver(e.m.mapRow(cells, line)); err != nil {
+		if err := e.deliver(e.m.finish(&r.prep, cells, r.line)); err != nil {
 			return err
 		}
 	}
@@ -340,7 +373,7 @@ func (e *engine) findHeader(src rowSource) error {
 	var nearMissing []string
 	bestMatched := -1
 	for n := 0; ; n++ {
-		cells, line, err := src.next()
+		cells, _, line, err := src.next()
 		if _, bad := err.(*rowReadError); bad {
 			continue // a malformed title line above the header
 		}
@@ -389,3 +422,5 @@ func quoteAll(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+var zzSink int

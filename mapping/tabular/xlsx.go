@@ -116,7 +116,7 @@ type xlsxSource struct {
 	n    int
 }
 
-func (s *xlsxSource) next() (cells []string, line int, err error) {
+func (s *xlsxSource) next() (cells []string, text string, line int, err error) {
 	err = safely(s.name, func() error {
 		if !s.rows.Next() {
 			if err := s.rows.Error(); err != nil {
@@ -132,7 +132,7 @@ func (s *xlsxSource) next() (cells []string, line int, err error) {
 		}
 		return nil
 	})
-	return cells, s.n, err
+	return cells, "", s.n, err
 }
 
 // sheetHead reads the first rows of a sheet for detection.
