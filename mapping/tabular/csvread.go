@@ -120,8 +120,10 @@ func (r *csvReader) read() ([]string, string, int, error) {
 	return r.record, "", recLine, nil
 }
 
-// readQuoted is the field loop of encoding/csv's readRecord, for a record
-// whose first line is line. It fills r.record.
+// readQuoted is the field loop of encoding/csv's readRecord (Go 1.26,
+// Copyright The Go Authors, BSD-style licence), for a record whose first
+// line is line, without the branches for options Stream does not set. It
+// fills r.record.
 func (r *csvReader) readQuoted(line []byte, errRead error, recLine int) error {
 	var err error
 	const quoteLen = len(`"`)

@@ -95,7 +95,7 @@ type mapper struct {
 	seed1        maphash.Seed
 	seed2        maphash.Seed
 
-	// finish's own, on the caller's goroutine.
+	// finish's own, on the caller's goroutine (see prepare).
 	phones     map[uint64]phoneCells
 	phoneCells map[uint64]phoneCell
 	// seen holds the claimed appointment keys, sharded by start date (0 for
@@ -306,24 +306,24 @@ func skip(rec Record, reason string) Record {
 	return rec
 }
 
-// Mapping a row takes two halves on two goroutines (see prefetcher).
-// prepare runs on the reading goroutine, right after the row is split,
-// while its text is still in that core's cache: it reads and checks every
-// cell and builds the record, the appointment key and the hashes of the
-// phone cells. finish runs on the caller's goroutine and consults what
-// spans rows: the phones parsed before, and the keys claimed before. Each
-// half has caches of its own (the fields of mapper say whose); they share
-// only the column plan, which is fixed once the header is read. Handing
-// over a prepared record rather than cells matters: on two cores, every
-// cache line the second half reads that the first half wrote costs a
-// transfer between the cores.
+// Mapping a row takes two halves. prepare reads and checks every cell and
+// builds the parts of the record, the appointment key and the hashes of
+// the phone cells; it needs nothing from other rows, so it runs on
+// whichever goroutine has time (see prefetcher), with caches of that
+// goroutine's own (preparer). finish runs on the caller's goroutine, in
+// file order, and consults what spans rows: the phones read before and
+// the keys claimed before (the fields of mapper). The two share only the
+// column plan, which is fixed once the header is read. finish reads the
+// prepared parts, not the cells: on two cores, every cache line that one
+// goroutine writes and the other reads costs a transfer between the
+// cores.
 //
 // Problems quote only values that are not personal (dates, times, status
 // words, keys): reasons end up in logs and staff screens, and the line and
 // column are enough to find the rest.
 
 // prepared is what prepare hands to finish: a record in parts, kept
-// small, since finish reads every byte of it from the other core.
+// small, since finish often reads it from the other core.
 type prepared struct {
 	// done is the final record of a row prepare rejected or skipped.
 	done *Record
@@ -626,16 +626,20 @@ func (m *preparer) rowHash(cells []string, text string) uint32 {
 	for last > 0 && cells[last-1] == "" {
 		last--
 	}
-	sep, seed := m.delim, m.seed1
-	if sep == "" || slices.ContainsFunc(cells[:last], func(c string) bool { return strings.Contains(c, sep) }) {
-		sep, seed = "\x1f", m.seed2
-	}
-	b := m.rowBuf[:0]
+	b, plain := m.rowBuf[:0], m.delim != ""
 	for i, c := range cells[:last] {
 		if i > 0 {
-			b = append(b, sep...)
+			b = append(b, m.delim...)
 		}
 		b = append(b, c...)
+		plain = plain && !strings.Contains(c, m.delim)
+	}
+	seed := m.seed1
+	if !plain {
+		b, seed = b[:0], m.seed2
+		for _, c := range cells[:last] {
+			b = append(append(b, c...), 0x1f)
+		}
 	}
 	m.rowBuf = b
 	return uint32(maphash.Bytes(seed, b))

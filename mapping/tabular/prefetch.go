@@ -8,9 +8,9 @@ import (
 // Chunking amortises the hand-over between the goroutines: one channel
 // operation, and at most one wake-up of a sleeping goroutine, per
 // chunkRows rows instead of per row. Waking a goroutine on another core
-// costs tens of microseconds; with a few hundred rows per chunk that was a
-// tenth of the time per row. Three chunks in flight bound the memory to a
-// few thousand rows (a few MiB), however long the file is.
+// costs tens of microseconds, a noticeable share of the time per row with
+// chunks of a few hundred rows. Three chunks in flight bound the memory to
+// a few thousand rows (a few MiB), however long the file is.
 const (
 	chunkRows   = 2048
 	chunksAhead = 3
@@ -25,13 +25,14 @@ type fetched struct {
 	prep     prepared // the first half of mapping
 }
 
-// rowChunk holds rows in two parallel slices: rows, which the caller's
-// goroutine reads, and cells, which it needs only to prepare rows itself
-// (see prefetcher) or when a row's phones are new (see mapper.finish).
+// rowChunk holds rows in parallel slices: rows, which the caller's
+// goroutine reads, and the cells and text of each (see rowSource), which
+// it needs only to prepare a row itself (see prefetcher) or when a row's
+// phones are new (see mapper.finish).
 type rowChunk struct {
 	rows  []fetched
 	cells [][]string
-	texts []string // see rowSource
+	texts []string
 	arena []string // the cells of all rows, so a chunk allocates once
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -78,8 +77,9 @@ type Summary struct {
 // XLSX is a zip archive that cannot be read front to back, so it is read
 // whole first; its sheet is then iterated row by row.
 //
-// Rows are read, split and half mapped on a second goroutine, a few
-// hundred rows ahead, so that reading and mapping use two cores. emit is
+// Rows are read and split on a second goroutine, a few thousand rows
+// ahead, and the first half of mapping them runs on whichever of the two
+// goroutines has time, so that reading and mapping use two cores. emit is
 // always called on the caller's goroutine, one record at a time. The
 // reading goroutine has ended when Stream returns (if emit stops the
 // stream, Stream first waits for the read in progress), so r may be
@@ -259,30 +259,11 @@ func (e *engine) run(src rowSource) error {
 	if err := e.findHeader(src); err != nil {
 		return err
 	}
-	// Reading and splitting rows, and the first half of mapping them, run
-	// ahead on another core; stop waits for that goroutine, so the
-	// caller's reader is never touched after Stream returns.
+	// Reading and splitting rows runs ahead on another core, and so does
+	// the first half of mapping them while this goroutine is behind;
+	// stop waits for that goroutine, so the caller's reader is never
+	// touched after Stream returns.
 	own := newPreparer(e.m)
-	if os.Getenv("ZZSYNC") != "" {
-		for {
-			cells, text, line, err := src.next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				continue
-			}
-			if isEmpty(cells) {
-				continue
-			}
-			var p prepared
-			own.prepare(cells, text, line, &p)
-			e.sum.Rows++
-			e.deliver(e.m.finish(&p, cells, line))
-		}
-	}
-	discard := os.Getenv("ZZDISCARD") != ""
-	touch := os.Getenv("ZZTOUCH") != ""
 	ahead := prefetch(src, newPreparer(e.m))
 	defer ahead.stop()
 	for {
@@ -309,16 +290,6 @@ func (e *engine) run(src rowSource) error {
 		}
 		if r.empty {
 			e.pending = append(e.pending, r.line)
-			continue
-		}
-		if discard {
-			if touch {
-				for _, c := range cells {
-					for i := 0; i < len(c); i++ {
-						zzSink += int(c[i])
-					}
-				}
-			}
 			continue
 		}
 		if err := e.flushEmpty(); err != nil {
@@ -422,5 +393,3 @@ func quoteAll(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
-
-var zzSink int
